@@ -1,0 +1,1 @@
+"""The conditional GAN: its settings and thin scripts over core/."""

@@ -1,0 +1,159 @@
+"""What the scripts share: console progress, one-line errors, and the train/sample commands."""
+import logging
+import os
+import sys
+import warnings
+
+from .errors import UserError
+
+
+def run_main(main, argv=None):
+    """Run ``main(argv)``; turn a UserError into one line on stderr and exit status 2."""
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
+    warnings.filterwarnings('ignore', category=DeprecationWarning)
+    try:
+        return main(argv)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+
+
+class BarProgress:
+    """A tqdm bar per epoch with ETA and running D loss, G loss, D(x) and D(G(z))."""
+
+    def __init__(self, name):
+        self.name = name
+        self.bar = None
+        self.running = None
+
+    def epoch_start(self, epoch, epochs, done, total):
+        from tqdm import tqdm
+        self.bar = tqdm(total=total, initial=done, desc=f'{self.name} epoch {epoch + 1}/{epochs}',
+                        unit='it', dynamic_ncols=True, file=sys.stderr)
+        self.running = None
+
+    def step(self, figures):
+        # Exponential moving averages: steady numbers on a bar that updates every iteration.
+        if self.running is None:
+            self.running = dict(figures)
+        else:
+            self.running = {k: 0.9 * self.running[k] + 0.1 * v for k, v in figures.items()}
+        r = self.running
+        self.bar.set_postfix_str(f"loss_D {r['loss_D']:.3f} loss_G {r['loss_G']:.3f} "
+                                 f"D(x) {r['D_x']:.2f} D(G(z)) {r['D_G_z']:.2f}", refresh=False)
+        self.bar.update(1)
+
+    def epoch_end(self, summary):
+        self.close()
+        self.message(f"epoch {summary['epoch']}: loss_D {summary['loss_D']:.4f} loss_G {summary['loss_G']:.4f} "
+                     f"D(x) {summary['D_x']:.3f} D(G(z)) {summary['D_G_z']:.3f}, {summary['seconds']:.1f} s "
+                     f"({summary['images_per_second']:.1f} img/s)")
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def message(self, text):
+        self.close()
+        print(text, file=sys.stderr)
+
+
+def _relative(path):
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith('..' + os.sep + '..') else path
+
+
+def train_command(argv, defaults, description, script):
+    """The body of train.py and CGAN/train.py: parse, validate, train, report."""
+    from .config import build_parser, config_from_args
+    from .training import run_training
+
+    args = build_parser(defaults, description).parse_args(argv)
+    cfg, explicit = config_from_args(args, defaults)
+    progress = BarProgress(cfg.name)
+    try:
+        status, run, outputs = run_training(cfg, explicit, resume=args.resume, progress=progress)
+    finally:
+        progress.close()
+    if status == 'stopped':
+        where = f"--output-dir {_relative(run.folder)}"
+        if outputs.get('checkpoint'):
+            print(f"stopped: checkpoint {_relative(outputs['checkpoint'])}; continue with: "
+                  f"python3 {script} --resume {where}", file=sys.stderr)
+        else:
+            print("stopped: nothing saved (--no-if-save-params)", file=sys.stderr)
+        return 130
+    print(f"run folder: {_relative(run.folder)}")
+    print(f"samples:    {_relative(outputs['samples'])}")
+    if 'loss_curve' in outputs:
+        print(f"loss curve: {_relative(outputs['loss_curve'])}")
+    for path in outputs['exports']:
+        print(f"export:     {_relative(path)}")
+    return 0
+
+
+def _parse_digits(values, num_classes):
+    """'--digits 314' or '--digits 3 1 4' -> [3, 1, 4], each checked against the classes."""
+    digits = []
+    for value in values:
+        for char in value.replace(',', ''):
+            if not char.isdigit() or int(char) >= num_classes:
+                raise UserError(f"--digits: {char!r} is not a class of this generator (0-{num_classes - 1})")
+            digits.append(int(char))
+    if not digits:
+        raise UserError("--digits: give at least one digit, e.g. --digits 314")
+    return digits
+
+
+def sample_command(argv, conditional, description):
+    """The body of test.py and CGAN/test.py: load an export with plain MXNet and write a grid PNG."""
+    import argparse
+
+    import numpy as np
+
+    from .config import _OneLineParser
+    from .sampling import ExportedGenerator, find_generator
+    from .training import EXPORT_ROOT, RUNS_ROOT
+    from .visualize import save_grid
+
+    parser = _OneLineParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument('--export-dir', default=EXPORT_ROOT, help='folder holding the exported generator')
+    parser.add_argument('--model', default=None,
+                        help='export name (e.g. lenet5); default: the newest generator in --export-dir')
+    parser.add_argument('--out', default=None, help='PNG file to write (default: runs/samples/NAME-seedS.png)')
+    parser.add_argument('--seed', type=int, default=0, help='seed of the noise')
+    if conditional:
+        parser.add_argument('--digits', nargs='+', default=['0123456789'],
+                            help="digits to draw, in order: '--digits 314' or '--digits 3 1 4'")
+        parser.add_argument('--num', type=int, default=10, help='samples of each digit (one row per digit)')
+    else:
+        parser.add_argument('--num', type=int, default=64, help='number of samples in the grid')
+    args = parser.parse_args(argv)
+    if args.num < 1:
+        raise UserError(f"--num must be at least 1, got {args.num}")
+    if args.out is not None and not args.out.lower().endswith('.png'):
+        raise UserError(f"--out: {args.out} should be a .png file")
+
+    generator = ExportedGenerator(find_generator(args.export_dir, args.model, conditional))
+    if generator.conditional != conditional:
+        other = 'CGAN/test.py' if generator.conditional else 'test.py'
+        raise UserError(f"export {generator.info['name']!r} is {'' if generator.conditional else 'un'}conditional: "
+                        f"sample it with {other}")
+    if conditional:
+        digits = _parse_digits(args.digits, generator.num_classes)
+        # The same noise in every row, so a column shows one style across digits.
+        noise = np.tile(generator.noise(args.num, args.seed), (len(digits), 1))
+        labels = np.repeat(digits, args.num).astype(np.float32)
+        rows, cols = len(digits), args.num
+    else:
+        noise, labels = generator.noise(args.num, args.seed), None
+        cols = int(np.ceil(np.sqrt(args.num)))
+        rows = -(-args.num // cols)
+    images = generator.generate(noise, labels)
+    out = args.out or os.path.join(RUNS_ROOT, 'samples', f"{generator.info['name']}-seed{args.seed}.png")
+    save_grid(out, images, rows, cols)
+    what = f"digits {''.join(map(str, digits))}, {args.num} each" if conditional else f"{args.num} samples"
+    print(f"{_relative(out)}: {what} from {generator.info['name']} "
+          f"(epoch {generator.info.get('epoch')}, iteration {generator.info.get('iteration')})")
+    return 0

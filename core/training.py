@@ -1,0 +1,459 @@
+"""The training loop: alternating D and G updates, samples, checkpoints, resume and export."""
+import contextlib
+import glob
+import json
+import logging
+import os
+import re
+import signal
+import threading
+import time
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon
+
+from . import data as datalib
+from .config import RESUMABLE_OPTIONS, GANConfig
+from .errors import UserError
+from .export import export_pair
+from .fileio import atomic_folder, write_json
+from .networks import build_networks
+from .visualize import GridWindow, has_display, save_grid, save_loss_curve
+
+log = logging.getLogger(__name__)
+
+PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNS_ROOT = os.path.join(PROJECT_ROOT, 'runs')
+EXPORT_ROOT = os.path.join(PROJECT_ROOT, 'model_export')
+CHECKPOINT_PATTERN = re.compile(r'iter-(\d{8})$')
+
+
+# --- Context and networks -------------------------------------------------------
+
+def select_context(spec):
+    """The mxnet context named by the config's ``context`` setting."""
+    gpus = mx.context.num_gpus()
+    if spec == 'auto':
+        return mx.gpu(0) if gpus else mx.cpu()
+    kind, _, index = spec.partition('(')
+    index = int(index.rstrip(')') or 0)
+    if kind == 'gpu' and index >= gpus:
+        raise UserError(f"--context {spec}: this machine has {gpus} GPU(s) visible to mxnet "
+                        "(the CPU wheel sees none; install mxnet-cu112 for CUDA 11.2, or use --context cpu)")
+    return mx.gpu(index) if kind == 'gpu' else mx.cpu(index)
+
+
+class GAN:
+    """A generator, a discriminator, their optimizers, and one training step.
+
+    Conditioning is a parameter: with ``cfg.num_classes > 0`` both networks
+    take the class as a second input and everything else stays the same.
+    """
+
+    def __init__(self, cfg, ctx):
+        self.cfg = cfg
+        self.ctx = ctx
+        mx.random.seed(cfg.seed)  # weight initialisation follows the run's seed
+        self.generator, self.discriminator = build_networks(cfg, ctx)
+        for net in (self.generator, self.discriminator):
+            net.hybridize(static_alloc=True, static_shape=True)
+        self.trainer_g = self._trainer(self.generator)
+        self.trainer_d = self._trainer(self.discriminator)
+        # Scores are logits: the sigmoid lives inside the loss, which is stable.
+        self.loss = gluon.loss.SigmoidBinaryCrossEntropyLoss(from_sigmoid=False)
+        self._real = mx.nd.ones((cfg.batch_size, 1), ctx=ctx)
+        self._fake = mx.nd.zeros((cfg.batch_size, 1), ctx=ctx)
+
+    def _trainer(self, net):
+        cfg = self.cfg
+        options = {'learning_rate': cfg.learning_rate, 'beta1': cfg.beta1, 'beta2': cfg.beta2,
+                   'wd': cfg.weight_decay}
+        if cfg.lr_decay_every and cfg.lr_decay != 1:
+            options['lr_scheduler'] = mx.lr_scheduler.FactorScheduler(
+                step=cfg.lr_decay_every, factor=cfg.lr_decay, base_lr=cfg.learning_rate)
+        return gluon.Trainer(net.collect_params(), 'adam', options, kvstore=None)
+
+    def _conditions(self, labels):
+        return (labels,) if self.cfg.conditional else ()
+
+    def update_discriminator(self, real, noise, labels):
+        """(1) Update D: maximize log D(x) + log(1 - D(G(z))). Returns the loss and D's outputs."""
+        cond = self._conditions(labels)
+        # G runs in training mode (BatchNorm on batch statistics) but is not
+        # recorded: D's update needs G's images, not G's gradients.
+        with autograd.train_mode():
+            fake = self.generator(noise, *cond)
+        with autograd.record():
+            out_real = self.discriminator(real, *cond)
+            out_fake = self.discriminator(fake, *cond)
+            loss = self.loss(out_real, self._real) + self.loss(out_fake, self._fake)
+        loss.backward()
+        self.trainer_d.step(self.cfg.batch_size)
+        return loss, out_real, out_fake
+
+    def update_generator(self, noise, labels):
+        """(2) Update G: maximize log D(G(z)) (the non-saturating loss)."""
+        cond = self._conditions(labels)
+        # The fake batch is computed again inside this recording: D has just
+        # changed, and reusing a graph recorded in another scope fails in
+        # hybridized mxnet 1.9.1.
+        with autograd.record():
+            out = self.discriminator(self.generator(noise, *cond), *cond)
+            loss = self.loss(out, self._real)
+        loss.backward()
+        self.trainer_g.step(self.cfg.batch_size)
+        return loss
+
+    def step(self, images, labels, noise):
+        """One D update then one G update; returns the iteration's figures as floats."""
+        real = mx.nd.array(datalib.to_model_range(images)[:, None], ctx=self.ctx)
+        noise = mx.nd.array(noise, ctx=self.ctx)
+        labels = mx.nd.array(labels, ctx=self.ctx) if self.cfg.conditional else None
+        loss_d, out_real, out_fake = self.update_discriminator(real, noise, labels)
+        loss_g = self.update_generator(noise, labels)
+        figures = mx.nd.stack(loss_d.mean(), loss_g.mean(),
+                              mx.nd.sigmoid(out_real).mean(), mx.nd.sigmoid(out_fake).mean()).asnumpy()
+        return dict(zip(('loss_D', 'loss_G', 'D_x', 'D_G_z'), map(float, figures)))
+
+    def materialize(self):
+        """Run both networks once on zeros so that every parameter exists (before a checkpoint loads)."""
+        cfg = self.cfg
+        labels = np.zeros(cfg.batch_size, np.float32) if cfg.conditional else None
+        images = self.generate(np.zeros((cfg.batch_size, cfg.noise_dim), np.float32), labels)
+        cond = self._conditions(None if labels is None else mx.nd.array(labels, ctx=self.ctx))
+        self.discriminator(mx.nd.array(images, ctx=self.ctx), *cond).wait_to_read()
+
+    def generate(self, noise, labels=None):
+        """Images (N, 1, H, W) in [-1, 1] in inference mode, in batches of the training size.
+
+        Padding the last batch keeps the graph's static shape.
+        """
+        batch = self.cfg.batch_size
+        out = []
+        for start in range(0, len(noise), batch):
+            chunk = noise[start:start + batch]
+            pad = batch - len(chunk)
+            z = np.concatenate([chunk, np.zeros((pad, chunk.shape[1]), np.float32)])
+            args = [mx.nd.array(z, ctx=self.ctx)]
+            if self.cfg.conditional:
+                args.append(mx.nd.array(np.concatenate([labels[start:start + batch], np.zeros(pad)]), ctx=self.ctx))
+            out.append(self.generator(*args).asnumpy()[:len(chunk)])
+        return np.concatenate(out)
+
+    # --- Checkpoints ---------------------------------------------------------------
+    def save(self, folder):
+        mx.nd.waitall()  # static_alloc graphs may still be writing BatchNorm statistics
+        self.generator.save_parameters(os.path.join(folder, 'generator.params'))
+        self.discriminator.save_parameters(os.path.join(folder, 'discriminator.params'))
+        self.trainer_g.save_states(os.path.join(folder, 'generator.states'))
+        self.trainer_d.save_states(os.path.join(folder, 'discriminator.states'))
+
+    def load(self, folder):
+        try:
+            self.generator.load_parameters(os.path.join(folder, 'generator.params'), ctx=self.ctx)
+            self.discriminator.load_parameters(os.path.join(folder, 'discriminator.params'), ctx=self.ctx)
+            self.trainer_g.load_states(os.path.join(folder, 'generator.states'))
+            self.trainer_d.load_states(os.path.join(folder, 'discriminator.states'))
+        except Exception as e:
+            raise UserError(f"cannot load the checkpoint {folder}: {str(e).strip().splitlines()[0]}") from None
+
+
+# --- Run folders ----------------------------------------------------------------------
+
+class Run:
+    """The folder of one training run and the names of what it holds."""
+
+    def __init__(self, folder, export_dirs):
+        self.folder = folder
+        self.export_dirs = export_dirs
+        self.config = os.path.join(folder, 'config.json')
+        self.samples = os.path.join(folder, 'samples')
+        self.checkpoints = os.path.join(folder, 'checkpoints')
+        self.log = os.path.join(folder, 'log.jsonl')
+        self.loss_curve = os.path.join(folder, 'loss.png')
+
+    def checkpoint_list(self):
+        """Complete checkpoints, oldest first (folders being written start with '.')."""
+        found = []
+        for path in glob.glob(os.path.join(self.checkpoints, 'iter-*')):
+            match = CHECKPOINT_PATTERN.search(path)
+            if match and os.path.isfile(os.path.join(path, 'state.json')):
+                found.append((int(match.group(1)), path))
+        return [path for _, path in sorted(found)]
+
+    def latest_checkpoint(self):
+        checkpoints = self.checkpoint_list()
+        return checkpoints[-1] if checkpoints else None
+
+
+def _next_run_folder(name, runs_root):
+    numbers = [int(m.group(1)) for m in (re.match(r'(\d{5})-', os.path.basename(p))
+                                         for p in glob.glob(os.path.join(runs_root, '*'))) if m]
+    return os.path.join(runs_root, f'{max(numbers, default=0) + 1:05d}-{name}')
+
+
+def _newest_run_with_checkpoint(name, runs_root):
+    for folder in sorted(glob.glob(os.path.join(runs_root, f'[0-9][0-9][0-9][0-9][0-9]-{name}')), reverse=True):
+        if Run(folder, []).latest_checkpoint():
+            return folder
+    return None
+
+
+def prepare_run(cfg, explicit, resume, runs_root=RUNS_ROOT, export_root=EXPORT_ROOT):
+    """Decide the run folder and the settings to use; never touch an existing run unless resuming.
+
+    Returns (cfg, run, checkpoint). On resume the saved settings are used and
+    only options in RESUMABLE_OPTIONS may be changed on the command line.
+    """
+    cfg.validate()
+    if resume:
+        folder = cfg.output_dir or _newest_run_with_checkpoint(cfg.name, runs_root)
+        if not folder:
+            raise UserError(f"--resume: no run of {cfg.name!r} with a checkpoint under {runs_root}; "
+                            "give --output-dir FOLDER of the run to resume")
+        run = Run(folder, [])
+        checkpoint = run.latest_checkpoint()
+        if not os.path.isfile(run.config) or not checkpoint:
+            raise UserError(f"--resume: {folder} holds no checkpoint to resume from")
+        saved = GANConfig.load(run.config)
+        for key, value in explicit.items():
+            if key not in RESUMABLE_OPTIONS and value != getattr(saved, key):
+                raise UserError(f"--{key.replace('_', '-')}: cannot change when resuming (the run used "
+                                f"{getattr(saved, key)!r}); start a new run instead")
+        cfg = GANConfig(**{**saved.to_dict(), **{k: v for k, v in explicit.items() if k in RESUMABLE_OPTIONS}})
+        cfg.validate()
+    else:
+        folder = cfg.output_dir or _next_run_folder(cfg.name, runs_root)
+        if os.path.exists(folder) and os.listdir(folder):
+            raise UserError(f"--output-dir: {folder} is not empty; add --resume to continue the run there, "
+                            "or choose a new folder")
+        checkpoint = None
+    # With --output-dir everything stays in that folder; otherwise the exports
+    # also go to model_export/, where test.py and other programs look first.
+    export_dirs = [os.path.join(folder, 'export')] + ([] if cfg.output_dir else [export_root])
+    return cfg, Run(folder, export_dirs), checkpoint
+
+
+# --- Progress reporting ------------------------------------------------------------------
+
+class Progress:
+    """Receives the loop's events. This default logs epoch summaries; scripts draw a progress bar."""
+
+    def epoch_start(self, epoch, epochs, done, total):
+        pass
+
+    def step(self, figures):
+        pass
+
+    def epoch_end(self, summary):
+        log.info("epoch %(epoch)d: loss_D %(loss_D).4f loss_G %(loss_G).4f D(x) %(D_x).3f "
+                 "D(G(z)) %(D_G_z).3f, %(seconds).1f s", summary)
+
+    def message(self, text):
+        log.info("%s", text)
+
+
+@contextlib.contextmanager
+def stop_request_on_sigint():
+    """Turn the first Ctrl-C into a request to stop after the current iteration.
+
+    Yields a threading.Event that is set on Ctrl-C. A second Ctrl-C stops at
+    once (KeyboardInterrupt); the checkpoints already written stay as they are.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# --- The loop ------------------------------------------------------------------------------
+
+class TrainingState:
+    """Counters and history that a checkpoint stores beside the weights."""
+
+    def __init__(self, iteration=0, epoch=0, batch=0, history=None, epochs_done=None):
+        self.iteration = iteration      # iterations done in all
+        self.epoch = epoch              # the epoch in progress (0-based)
+        self.batch = batch              # batches of that epoch done
+        self.history = history or []    # per-iteration figures
+        self.epochs_done = epochs_done or []  # per-epoch summaries
+
+    def to_dict(self):
+        return dict(iteration=self.iteration, epoch=self.epoch, batch=self.batch,
+                    history=self.history, epochs_done=self.epochs_done)
+
+
+def _sample_inputs(cfg):
+    """Fixed noise (and classes) for the sample grids: 8x8 digits, or one row per class."""
+    if cfg.conditional:
+        per_class = 10
+        noise = np.tile(datalib.fixed_noise(cfg.seed, per_class, cfg.noise_dim, cfg.noise_range), (cfg.num_classes, 1))
+        labels = np.repeat(np.arange(cfg.num_classes), per_class).astype(np.float32)
+        return noise, labels, cfg.num_classes
+    return datalib.fixed_noise(cfg.seed, 64, cfg.noise_dim, cfg.noise_range), None, 8
+
+
+class Trainer:
+    """Runs the configured training in ``run``, reporting to ``progress``."""
+
+    def __init__(self, cfg, run, progress=None, dataset=None):
+        self.cfg = cfg
+        self.run = run
+        self.progress = progress or Progress()
+        self.dataset = dataset
+        self.ctx = select_context(cfg.context)
+        self.gan = None
+        self.state = TrainingState()
+        self.window = None
+
+    # Checkpoints ---------------------------------------------------------------
+    def save_checkpoint(self):
+        if not self.cfg.if_save_params:
+            return None
+        path = os.path.join(self.run.checkpoints, f'iter-{self.state.iteration:08d}')
+        if os.path.isdir(path):
+            return path  # this iteration is saved already
+        with atomic_folder(path) as tmp:
+            self.gan.save(tmp)
+            write_json(os.path.join(tmp, 'state.json'), self.state.to_dict())
+        for old in self.run.checkpoint_list()[:-self.cfg.keep_checkpoints]:
+            for name in os.listdir(old):
+                os.remove(os.path.join(old, name))
+            os.rmdir(old)
+        return path
+
+    def load_checkpoint(self, path):
+        self.gan.load(path)
+        with open(os.path.join(path, 'state.json')) as f:
+            self.state = TrainingState(**json.load(f))
+
+    # Outputs ----------------------------------------------------------------------
+    def write_samples(self):
+        noise, labels, rows = self.sample_inputs
+        images = self.gan.generate(noise, labels)
+        path = os.path.join(self.run.samples, f'iter-{self.state.iteration:08d}.png')
+        save_grid(path, images, rows)
+        if self.cfg.if_drawing and has_display():
+            self.window = self.window or GridWindow()
+            self.window.show(path, f'{self.cfg.name}, iteration {self.state.iteration}')
+        return path
+
+    def write_log(self):
+        """Rewrite log.jsonl from the epoch summaries, so a resumed run never repeats lines."""
+        os.makedirs(self.run.folder, exist_ok=True)
+        tmp = self.run.log + '.tmp'
+        with open(tmp, 'w') as f:
+            for summary in self.state.epochs_done:
+                f.write(json.dumps(summary) + '\n')
+        os.replace(tmp, self.run.log)
+
+    def export(self):
+        paths = []
+        for folder in self.run.export_dirs:
+            paths += export_pair(self.gan.generator, self.gan.discriminator, folder, self.cfg,
+                                 epoch=len(self.state.epochs_done), iteration=self.state.iteration)
+        return paths
+
+    # The loop ----------------------------------------------------------------------
+    def setup(self, checkpoint=None):
+        cfg = self.cfg
+        if self.dataset is None:
+            self.dataset = datalib.prepare_dataset(cfg)
+        os.makedirs(self.run.folder, exist_ok=True)
+        cfg.save(self.run.config)
+        self.gan = GAN(cfg, self.ctx)
+        self.sample_inputs = _sample_inputs(cfg)
+        self.gan.materialize()
+        if checkpoint:
+            self.load_checkpoint(checkpoint)
+            self.progress.message(f"resumed from {checkpoint} (iteration {self.state.iteration})")
+
+    def finished(self):
+        cfg = self.cfg
+        return self.state.epoch >= cfg.epochs or (cfg.max_iters and self.state.iteration >= cfg.max_iters)
+
+    def train(self, stop=None):
+        """Train until the configured end or until ``stop`` is set; returns 'finished' or 'stopped'."""
+        cfg, state = self.cfg, self.state
+        stop = stop or threading.Event()
+        n = len(self.dataset)
+        per_epoch = datalib.batches_per_epoch(n, cfg.batch_size)
+        while not self.finished():
+            order = datalib.epoch_order(cfg.seed, state.epoch, n)
+            self.progress.epoch_start(state.epoch, cfg.epochs, state.batch, per_epoch)
+            started, first_batch = time.perf_counter(), state.batch
+            while state.batch < per_epoch and not self.finished():
+                if stop.is_set():
+                    return 'stopped'
+                index = order[state.batch * cfg.batch_size:(state.batch + 1) * cfg.batch_size]
+                noise = datalib.iteration_noise(cfg.seed, state.iteration, cfg.batch_size,
+                                                cfg.noise_dim, cfg.noise_range)
+                figures = self.gan.step(self.dataset.images[index], self.dataset.labels[index], noise)
+                state.iteration += 1
+                state.batch += 1
+                state.history.append(dict(figures, iteration=state.iteration))
+                self.progress.step(figures)
+                if state.iteration % cfg.draw_iter_num == 0:
+                    self.write_samples()
+            if state.batch < per_epoch:
+                break  # --max-iters ended the run inside this epoch
+            self._end_epoch(time.perf_counter() - started, state.batch - first_batch)
+        return 'finished'
+
+    def _end_epoch(self, seconds, batches):
+        cfg, state = self.cfg, self.state
+        recent = state.history[-batches:] if batches else state.history[-1:]
+        summary = {key: float(np.mean([h[key] for h in recent])) for key in ('loss_D', 'loss_G', 'D_x', 'D_G_z')}
+        summary.update(epoch=state.epoch + 1, iteration=state.iteration, seconds=round(seconds, 2),
+                       images_per_second=round(batches * cfg.batch_size / max(seconds, 1e-9), 2))
+        state.epochs_done.append(summary)
+        state.epoch += 1
+        state.batch = 0
+        self.progress.epoch_end(summary)
+        self.write_log()
+        if state.epoch % cfg.save_period == 0:
+            self.save_checkpoint()
+
+    def finish(self):
+        """What the end of a run writes: last samples, checkpoint, loss curve, exports."""
+        outputs = {'samples': self.write_samples()}
+        checkpoint = self.save_checkpoint()
+        if checkpoint:
+            outputs['checkpoint'] = checkpoint
+        self.write_log()
+        if self.state.history:
+            outputs['loss_curve'] = save_loss_curve(self.run.loss_curve, self.state.history,
+                                                    f'{self.cfg.name}: losses per iteration')
+        outputs['exports'] = self.export()
+        return outputs
+
+
+def run_training(cfg, explicit, resume=False, progress=None, runs_root=RUNS_ROOT, export_root=EXPORT_ROOT,
+                 dataset=None):
+    """Everything ``train.py`` does: prepare the run, train, and write the results.
+
+    Returns (status, run, outputs): status 'finished' or 'stopped' (Ctrl-C:
+    a checkpoint was written and ``--resume`` continues).
+    """
+    cfg, run, checkpoint = prepare_run(cfg, explicit, resume, runs_root, export_root)
+    trainer = Trainer(cfg, run, progress, dataset)
+    trainer.setup(checkpoint)
+    with stop_request_on_sigint() as stop:
+        status = trainer.train(stop)
+    if status == 'stopped':
+        path = trainer.save_checkpoint()
+        trainer.write_log()
+        return status, run, {'checkpoint': path} if path else {}
+    return status, run, trainer.finish()

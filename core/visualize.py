@@ -1,0 +1,98 @@
+"""Pictures a person looks at: sample grids and loss curves, as PNG files."""
+import os
+import sys
+
+import numpy as np
+
+from .data import to_uint8
+from .fileio import atomic_path
+
+
+def image_grid(images, rows, cols=None, pad=2, scale=1):
+    """Tile (N, C, H, W) or (N, H, W) images in [-1, 1] into one (rows*H, cols*W) uint8 picture.
+
+    Missing cells stay black; ``scale`` repeats each pixel for small images.
+    """
+    images = np.asarray(images)
+    if images.ndim == 4:
+        images = images[:, 0]
+    count, height, width = images.shape
+    cols = cols or -(-count // rows)
+    tiles = to_uint8(images)
+    grid = np.zeros((rows * (height + pad) + pad, cols * (width + pad) + pad), dtype=np.uint8)
+    for i in range(min(count, rows * cols)):
+        r, c = divmod(i, cols)
+        top, left = pad + r * (height + pad), pad + c * (width + pad)
+        grid[top:top + height, left:left + width] = tiles[i]
+    if scale > 1:
+        grid = np.kron(grid, np.ones((scale, scale), dtype=np.uint8))
+    return grid
+
+
+def save_grid(path, images, rows, cols=None):
+    """Write a grid of images (values in [-1, 1]) as a grayscale PNG; returns the path."""
+    import matplotlib.image
+    images = np.asarray(images)
+    scale = 2 if images.shape[-1] < 48 else 1  # 28x28 digits are tiny on a screen
+    grid = image_grid(images, rows, cols, scale=scale)
+    with atomic_path(path) as tmp:
+        matplotlib.image.imsave(tmp, grid, cmap='gray', vmin=0, vmax=255, format='png')
+    return path
+
+
+def save_loss_curve(path, history, title=''):
+    """Plot D and G losses per iteration (and a moving average) to a PNG; returns the path."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    iterations = np.array([h['iteration'] for h in history])
+    fig = Figure(figsize=(8, 4.5), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    window = max(1, len(history) // 50)
+    for key, label, colour in (('loss_D', 'discriminator', 'tab:blue'), ('loss_G', 'generator', 'tab:orange')):
+        values = np.array([h[key] for h in history])
+        ax.plot(iterations, values, color=colour, alpha=0.25, linewidth=0.8)
+        if len(values) >= window > 1:
+            smooth = np.convolve(values, np.ones(window) / window, mode='valid')
+            ax.plot(iterations[window - 1:], smooth, color=colour, label=f'{label} (mean of {window})')
+        else:
+            ax.plot(iterations, values, color=colour, label=label)
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('loss')
+    ax.set_title(title or 'GAN losses')
+    ax.legend()
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format='png')
+    return path
+
+
+def has_display():
+    """Whether a window can be shown (a desktop session, or X/Wayland on Linux)."""
+    if sys.platform.startswith('linux'):
+        return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
+    return True
+
+
+class GridWindow:
+    """Shows the newest sample grid in a window that updates without blocking training."""
+
+    def __init__(self):
+        import matplotlib.pyplot as plt
+        self._plt = plt
+        plt.ion()
+        self._fig, self._ax = plt.subplots(figsize=(6, 6))
+        self._ax.axis('off')
+        self._image = None
+
+    def show(self, png_path, title):
+        import matplotlib.image
+        picture = matplotlib.image.imread(png_path)
+        if self._image is None:
+            self._image = self._ax.imshow(picture)
+        else:
+            self._image.set_data(picture)
+        self._ax.set_title(title)
+        self._plt.pause(0.001)

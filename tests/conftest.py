@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny MNIST-format data written as real IDX files, and tiny trained runs."""
+import dataclasses
+import gzip
+import os
+import struct
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+warnings.filterwarnings('ignore', category=DeprecationWarning, module='mxnet')
+
+from core.config import GANConfig  # noqa: E402
+
+
+def write_idx(path, array):
+    """Write a uint8 array as an IDX file (gzipped when the name ends in .gz)."""
+    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f'>{array.ndim}I', *array.shape)
+    opener = gzip.open if path.endswith('.gz') else open
+    with opener(path, 'wb') as f:
+        f.write(header + np.ascontiguousarray(array, dtype=np.uint8).tobytes())
+
+
+def tiny_digits(n, seed=0):
+    """28x28 'digits': class k is a bright bar at row 3 + 2k, with noise, so classes are learnable."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 10, n).astype(np.uint8)
+    images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        images[i, 3 + 2 * k:5 + 2 * k, 4:24] = 250
+    return images, labels
+
+
+@pytest.fixture(scope='session')
+def idx_dir(tmp_path_factory):
+    """A folder with train (96 images, gzipped) and test (32 images, plain) IDX files."""
+    folder = tmp_path_factory.mktemp('idx')
+    images, labels = tiny_digits(96)
+    write_idx(str(folder / 'train-images-idx3-ubyte.gz'), images)
+    write_idx(str(folder / 'train-labels-idx1-ubyte.gz'), labels)
+    images, labels = tiny_digits(32, seed=1)
+    write_idx(str(folder / 't10k-images-idx3-ubyte'), images)
+    write_idx(str(folder / 't10k-labels-idx1-ubyte'), labels)
+    return str(folder)
+
+
+ARCHITECTURES = [('lenet5', 0), ('deep_convolution', 0), ('conv28', 10), ('lenet5', 10)]
+
+
+def tiny_config(idx_dir, arch, num_classes, **changes):
+    """Settings for a few fast iterations of ``arch`` on the tiny data."""
+    size = 28 if arch == 'conv28' else 64
+    cfg = GANConfig(discriminator_type=arch, num_classes=num_classes, image_size=size, data_dir=idx_dir,
+                    batch_size=8, epochs=1, draw_iter_num=2, if_drawing=False, context='cpu',
+                    model_name=f"{arch}{'-cond' if num_classes else ''}")
+    return dataclasses.replace(cfg, **changes)
+
+
+def run_script(*args, cwd=ROOT, timeout=300):
+    """Run one of the project's scripts as a user would; returns the CompletedProcess."""
+    return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
