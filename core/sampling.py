@@ -11,7 +11,7 @@ import warnings
 import mxnet as mx
 import numpy as np
 
-from .errors import UserError
+from .errors import UserError, short_reason
 from .export import SIDECAR_SUFFIX
 
 
@@ -70,7 +70,7 @@ class ExportedGenerator:
                 self.net = mx.gluon.SymbolBlock.imports(symbol, self.info['input_names'], params, ctx=self.ctx)
         except Exception as e:  # corrupt or mismatched files: say which, without a traceback
             raise UserError(f"cannot load the export {symbol} with {os.path.basename(params)}: "
-                            f"{str(e).strip().splitlines()[0]}") from None
+                            f"{short_reason(e)}") from None
 
     @property
     def conditional(self):

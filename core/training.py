@@ -15,7 +15,7 @@ from mxnet import autograd, gluon
 
 from . import data as datalib
 from .config import RESUMABLE_OPTIONS, GANConfig
-from .errors import UserError
+from .errors import UserError, short_reason
 from .export import export_pair
 from .fileio import atomic_folder, write_json
 from .networks import build_networks
@@ -156,7 +156,7 @@ class GAN:
             self.trainer_g.load_states(os.path.join(folder, 'generator.states'))
             self.trainer_d.load_states(os.path.join(folder, 'discriminator.states'))
         except Exception as e:
-            raise UserError(f"cannot load the checkpoint {folder}: {str(e).strip().splitlines()[0]}") from None
+            raise UserError(f"cannot load the checkpoint {folder}: {short_reason(e)}") from None
 
 
 # --- Run folders ----------------------------------------------------------------------
@@ -413,8 +413,9 @@ class Trainer:
         return 'finished'
 
     def _end_epoch(self, seconds, batches):
+        """Summarise the epoch (``batches`` of it ran in ``seconds`` in this process), log, checkpoint."""
         cfg, state = self.cfg, self.state
-        recent = state.history[-batches:] if batches else state.history[-1:]
+        recent = state.history[-state.batch:]  # the whole epoch, including before a resume
         summary = {key: float(np.mean([h[key] for h in recent])) for key in ('loss_D', 'loss_G', 'D_x', 'D_G_z')}
         summary.update(epoch=state.epoch + 1, iteration=state.iteration, seconds=round(seconds, 2),
                        images_per_second=round(batches * cfg.batch_size / max(seconds, 1e-9), 2))
