@@ -16,6 +16,9 @@ def run_main(main, argv=None):
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C outside training, or a second Ctrl-C during it
+        print("interrupted: stopped at once; checkpoints written before are kept", file=sys.stderr)
+        return 130
 
 
 class BarProgress:

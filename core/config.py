@@ -81,7 +81,7 @@ class GANConfig:
 
     def validate(self):
         """Check every setting; raise UserError naming the first bad option."""
-        from .networks import get_model_list, supported_image_sizes  # networks import config-free code only
+        from .networks import get_model_list, supported_image_sizes  # imports mxnet: only when validating
 
         def bad(name, why):
             raise UserError(f"--{name.replace('_', '-')}: {why}")

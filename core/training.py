@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import signal
 import threading
 import time
@@ -17,7 +18,7 @@ from . import data as datalib
 from .config import RESUMABLE_OPTIONS, GANConfig
 from .errors import UserError, short_reason
 from .export import export_pair
-from .fileio import atomic_folder, write_json
+from .fileio import atomic_folder, atomic_path, write_json
 from .networks import build_networks
 from .visualize import GridWindow, has_display, save_grid, save_loss_curve
 
@@ -329,9 +330,7 @@ class Trainer:
             self.gan.save(tmp)
             write_json(os.path.join(tmp, 'state.json'), self.state.to_dict())
         for old in self.run.checkpoint_list()[:-self.cfg.keep_checkpoints]:
-            for name in os.listdir(old):
-                os.remove(os.path.join(old, name))
-            os.rmdir(old)
+            shutil.rmtree(old)
         return path
 
     def load_checkpoint(self, path):
@@ -352,12 +351,9 @@ class Trainer:
 
     def write_log(self):
         """Rewrite log.jsonl from the epoch summaries, so a resumed run never repeats lines."""
-        os.makedirs(self.run.folder, exist_ok=True)
-        tmp = self.run.log + '.tmp'
-        with open(tmp, 'w') as f:
+        with atomic_path(self.run.log) as tmp, open(tmp, 'w') as f:
             for summary in self.state.epochs_done:
                 f.write(json.dumps(summary) + '\n')
-        os.replace(tmp, self.run.log)
 
     def export(self):
         paths = []

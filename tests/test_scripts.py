@@ -116,3 +116,14 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(idx_dir, tmp_path):
     result = run_script('train.py', '--resume', '--output-dir', str(out), '--max-iters', str(done + 1))
     assert result.returncode == 0, result.stderr
     assert f'resumed from' in result.stderr and (out / 'export' / 'lenet5-generator-info.json').is_file()
+
+
+def test_interrupt_outside_training_is_one_line(capsys):
+    from core.cli import run_main
+
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    assert run_main(interrupted) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ['interrupted: stopped at once; checkpoints written before are kept']
