@@ -9,7 +9,7 @@ from core.config import GANConfig  # noqa: E402
 
 
 def main(argv=None):
-    return train_command(argv, GANConfig(), __doc__, 'train.py')
+    return train_command(argv, GANConfig(), __doc__, __file__)
 
 
 if __name__ == '__main__':

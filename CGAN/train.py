@@ -10,7 +10,7 @@ from core.cli import run_main, train_command  # noqa: E402
 
 
 def main(argv=None):
-    return train_command(argv, cgan_config(), __doc__, 'CGAN/train.py')
+    return train_command(argv, cgan_config(), __doc__, __file__)
 
 
 if __name__ == '__main__':

@@ -68,7 +68,10 @@ def _relative(path):
 
 
 def train_command(argv, defaults, description, script):
-    """The body of train.py and CGAN/train.py: parse, validate, train, report."""
+    """The body of train.py and CGAN/train.py: parse, validate, train, report.
+
+    ``script`` is the calling script's path, for the command that resumes a stopped run.
+    """
     from .config import build_parser, config_from_args
     from .training import run_training
 
@@ -83,7 +86,7 @@ def train_command(argv, defaults, description, script):
         where = f"--output-dir {_relative(run.folder)}"
         if outputs.get('checkpoint'):
             print(f"stopped: checkpoint {_relative(outputs['checkpoint'])}; continue with: "
-                  f"python3 {script} --resume {where}", file=sys.stderr)
+                  f"python3 {_relative(script)} --resume {where}", file=sys.stderr)
         else:
             print("stopped: nothing saved (--no-if-save-params)", file=sys.stderr)
         return 130
