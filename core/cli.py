@@ -135,7 +135,12 @@ def sample_command(argv, conditional, description):
         parser.add_argument('--num', type=int, default=10, help='samples of each digit (one row per digit)')
     else:
         parser.add_argument('--num', type=int, default=64, help='number of samples in the grid')
+    parser.add_argument('--evaluate', action='store_true',
+                        help='also judge --eval-samples samples with the MNIST judge and print the quality figures')
+    parser.add_argument('--eval-samples', type=int, default=10000, help='samples to judge with --evaluate')
     args = parser.parse_args(argv)
+    if args.evaluate and args.eval_samples < 2:
+        raise UserError(f"--eval-samples must be at least 2, got {args.eval_samples}")
     if args.num < 1:
         raise UserError(f"--num must be at least 1, got {args.num}")
     if args.out is not None and not args.out.lower().endswith('.png'):
@@ -159,7 +164,21 @@ def sample_command(argv, conditional, description):
     images = generator.generate(noise, labels)
     out = args.out or os.path.join(RUNS_ROOT, 'samples', f"{generator.info['name']}-seed{args.seed}.png")
     save_grid(out, images, rows, cols)
+    if args.evaluate:
+        print(_evaluate(generator, args.eval_samples, args.seed + 1))
     what = f"digits {''.join(map(str, digits))}, {args.num} each" if conditional else f"{args.num} samples"
     print(f"{_relative(out)}: {what} from {generator.info['name']} "
           f"(epoch {generator.info.get('epoch')}, iteration {generator.info.get('iteration')})")
     return 0
+
+
+def _evaluate(generator, count, seed):
+    """The judge's figures for ``count`` fresh samples (classes in turn, for a conditional generator)."""
+    import numpy as np
+
+    from .judge import format_figures, judge_images, load_judge
+
+    requested = np.arange(count) % generator.num_classes if generator.conditional else None
+    images = generator.generate(generator.noise(count, seed),
+                                None if requested is None else requested.astype(np.float32))
+    return format_figures(judge_images(load_judge(), images, requested))
