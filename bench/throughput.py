@@ -1,0 +1,201 @@
+"""Training and sampling speed of each model, ours against a PyTorch peer, in one run (a benchmark, not a test).
+
+    python3 bench/throughput.py            # all three models; writes bench/RESULTS.md
+    python3 bench/throughput.py --models cgan --iterations 5
+
+Prints the machine, the versions, the machine's float32 peak (a 4096^2 sgemm, measured in this run), and per
+model: training images/s for one D+G iteration at the configured batch size (hybridized and imperative),
+sampling images/s from the exported generator, the share of the peak reached, and ours/peer ratios.
+The peer runs in its own virtual environment (bench/.venv-torch, made on first use with
+`pip install torch==2.13.0`), since gluoncv refuses to import beside torch >= 2.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import core  # noqa: E402,F401  (sets the thread count before mxnet loads)
+import mxnet as mx  # noqa: E402
+import numpy as np  # noqa: E402
+from mxnet import autograd  # noqa: E402
+from mxnet.gluon import nn  # noqa: E402
+
+from CGAN.config import cgan_config  # noqa: E402
+from core.config import GANConfig  # noqa: E402
+from core.export import export_pair  # noqa: E402
+from core.sampling import ExportedGenerator, find_generator  # noqa: E402
+from core.training import GAN  # noqa: E402
+
+PEER_ENV = os.path.join(ROOT, 'bench', '.venv-torch')
+MODELS = {
+    'lenet5': lambda: GANConfig(discriminator_type='lenet5', context='cpu'),
+    'deep_convolution': lambda: GANConfig(discriminator_type='deep_convolution', context='cpu'),
+    'cgan': lambda: GANConfig(**{**cgan_config().to_dict(), 'context': 'cpu'}),
+}
+
+
+def sgemm_peak(size=4096, repeats=5):
+    """float32 GFLOP/s of mxnet's dot on two size x size matrices (the best of ``repeats``)."""
+    a, b = mx.nd.random.uniform(shape=(size, size)), mx.nd.random.uniform(shape=(size, size))
+    mx.nd.dot(a, b).wait_to_read()
+    best = 0.0
+    for _ in range(repeats):
+        start = time.perf_counter()
+        mx.nd.dot(a, b).wait_to_read()
+        best = max(best, 2 * size ** 3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def forward_flops(net, *inputs):
+    """FLOPs of one forward pass per sample, counted from the shapes each conv/deconv/dense layer sees."""
+    total = [0]
+
+    def hook(block, args, output):
+        x = args[0]
+        if isinstance(block, nn.Dense):
+            total[0] += 2 * int(np.prod(x.shape[1:])) * block._units
+        else:  # Conv2D and Conv2DTranspose: each input-output channel pair meets k*k weights per position
+            kh, kw = block._kwargs['kernel']
+            positions = np.prod(x.shape[2:]) if isinstance(block, nn.Conv2DTranspose) else np.prod(output.shape[2:])
+            total[0] += 2 * int(positions) * x.shape[1] * block._channels * kh * kw
+
+    handles = []
+    net.apply(lambda block: handles.append(block.register_forward_hook(hook))
+              if isinstance(block, (nn.Dense, nn.Conv2D, nn.Conv2DTranspose)) else None)
+    net.hybridize(False)  # hooks see each layer only in imperative mode
+    net(*inputs)
+    for handle in handles:
+        handle.detach()
+    return total[0]
+
+
+def iteration_flops(gan, cfg):
+    """FLOPs of one D+G iteration per image: a backward pass costs about two forward passes.
+
+    D step: G forward (1x), D forward+backward on the real and the fake batch (2 x 3x).
+    G step: G forward+backward (3x), D forward+backward (3x).
+    """
+    batch = 4
+    noise = mx.nd.random.uniform(-1, 1, (batch, cfg.noise_dim))
+    cond = (mx.nd.zeros(batch),) if cfg.conditional else ()
+    images = gan.generator(noise, *cond)
+    g_flops = forward_flops(gan.generator, noise, *cond)
+    d_flops = forward_flops(gan.discriminator, images, *cond)
+    return 4 * g_flops + 9 * d_flops
+
+
+def time_training(gan, cfg, iterations, warmup):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (cfg.batch_size, cfg.image_size, cfg.image_size), dtype=np.uint8)
+    labels = rng.integers(0, 10, cfg.batch_size)
+    noise = rng.uniform(-1, 1, (cfg.batch_size, cfg.noise_dim)).astype(np.float32)
+    for _ in range(warmup):
+        gan.step(images, labels, noise)
+    start = time.perf_counter()
+    for _ in range(iterations):
+        gan.step(images, labels, noise)  # each step ends in a host copy of its figures: synchronous
+    return cfg.batch_size * iterations / (time.perf_counter() - start)
+
+
+def time_sampling(gan, cfg, batch=256, rounds=5):
+    with tempfile.TemporaryDirectory() as folder:
+        export_pair(gan.generator, gan.discriminator, folder, cfg, epoch=0, iteration=0)
+        generator = ExportedGenerator(find_generator(folder, cfg.name))
+        noise = generator.noise(batch, 0)
+        labels = np.arange(batch) % 10 if cfg.conditional else None
+        generator.generate(noise, labels, batch_size=batch)
+        start = time.perf_counter()
+        for _ in range(rounds):
+            generator.generate(noise, labels, batch_size=batch)
+        return batch * rounds / (time.perf_counter() - start)
+
+
+def measure_ours(name, iterations, warmup):
+    cfg = MODELS[name]().validate()
+    gan = GAN(cfg, mx.cpu())
+    gan.materialize()
+    flops = iteration_flops(gan, cfg)
+    for net in (gan.generator, gan.discriminator):
+        net.hybridize(static_alloc=True, static_shape=True)
+    hybrid = time_training(gan, cfg, iterations, warmup)
+    sampling = time_sampling(gan, cfg)
+    for net in (gan.generator, gan.discriminator):
+        net.hybridize(False)
+    imperative = time_training(gan, cfg, iterations, warmup)
+    return {'batch': cfg.batch_size, 'flops_per_image': flops, 'hybrid': hybrid, 'imperative': imperative,
+            'sampling': sampling}
+
+
+def peer_python():
+    python = os.path.join(PEER_ENV, 'bin', 'python')
+    if not os.path.exists(python):
+        print(f"creating {PEER_ENV} with torch==2.13.0 ...", file=sys.stderr)
+        subprocess.run([sys.executable, '-m', 'venv', PEER_ENV], check=True)
+        subprocess.run([python, '-m', 'pip', 'install', '-q', 'torch==2.13.0', 'numpy<2.3'], check=True)
+    return python
+
+
+def measure_peer(name, batch, iterations, warmup):
+    out = subprocess.run([peer_python(), os.path.join(ROOT, 'bench', 'torch_peer.py'), '--model', name,
+                          '--batch', str(batch), '--iterations', str(iterations), '--warmup', str(warmup)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--models', nargs='+', default=list(MODELS), choices=list(MODELS))
+    parser.add_argument('--iterations', type=int, default=8, help='timed iterations per measurement')
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--out', default=os.path.join(ROOT, 'bench', 'RESULTS.md'))
+    args = parser.parse_args(argv)
+
+    peak = sgemm_peak()
+    header = [f"Machine: {machine()}",
+              f"Versions: Python {platform.python_version()}, mxnet {mx.__version__}, numpy {np.__version__}, "
+              f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}",
+              f"Date: {datetime.date.today().isoformat()}",
+              f"float32 peak (4096^2 sgemm, mxnet): {peak:.0f} GFLOP/s"]
+    rows = []
+    for name in args.models:
+        ours = measure_ours(name, args.iterations, args.warmup)
+        peer = measure_peer(name, ours['batch'], args.iterations, args.warmup)
+        share = ours['hybrid'] * ours['flops_per_image'] / 1e9 / peak
+        rows.append(f"| {name} | {ours['batch']} | {ours['flops_per_image'] / 1e9:.2f} | {ours['hybrid']:.1f} | "
+                    f"{ours['imperative']:.1f} | {peer['train_images_per_s']:.1f} | "
+                    f"{ours['hybrid'] / peer['train_images_per_s']:.2f} | {share:.0%} | {ours['sampling']:.0f} | "
+                    f"{peer['sample_images_per_s']:.0f} | {ours['sampling'] / peer['sample_images_per_s']:.2f} |")
+        header_peer = f"Peer: PyTorch {peer['torch']} eager, CPU, {peer['threads']} threads"
+        print(rows[-1], flush=True)
+    table = ["| model | batch | GFLOP per image per iteration | ours hybridized img/s | ours imperative img/s | "
+             "PyTorch img/s | ratio (hybridized / PyTorch) | share of peak | ours sampling img/s | "
+             "PyTorch sampling img/s | sampling ratio |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"] + rows
+    text = "# Throughput\n\n" + "\n".join(f"- {line}" for line in header + [header_peer]) + "\n\n" + \
+           "\n".join(table) + "\n\nCommand: `python3 bench/throughput.py " + " ".join(argv or sys.argv[1:]) + "`\n"
+    print(text)
+    with open(args.out, 'w') as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

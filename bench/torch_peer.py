@@ -1,0 +1,134 @@
+"""The PyTorch peer of bench/throughput.py: the same networks, batch, optimizer, loss and step, eager on the CPU.
+
+Runs in a virtual environment of its own (gluoncv refuses to import beside torch >= 2);
+bench/throughput.py creates it and calls this file. Prints one JSON object.
+"""
+import argparse
+import json
+import time
+
+import torch
+from torch import nn
+
+
+def _deconv_bn_relu(cin, cout, k, s, p, op=0):
+    return [nn.ConvTranspose2d(cin, cout, k, s, p, output_padding=op, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+
+class View(nn.Module):
+    def __init__(self, *shape):
+        super().__init__()
+        self.shape = shape
+
+    def forward(self, x):
+        return x.view(x.shape[0], *self.shape)
+
+
+def lenet5():
+    g = nn.Sequential(nn.Linear(100, 1024, bias=False), nn.BatchNorm1d(1024), nn.ReLU(),
+                      nn.Linear(1024, 128 * 8 * 8, bias=False), View(128, 8, 8), nn.BatchNorm2d(128), nn.ReLU(),
+                      *_deconv_bn_relu(128, 64, 5, 2, 2, 1), *_deconv_bn_relu(64, 32, 5, 2, 2, 1),
+                      nn.ConvTranspose2d(32, 1, 5, 2, 2, output_padding=1), nn.Tanh())
+    d = nn.Sequential(nn.Conv2d(1, 32, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2),
+                      nn.Conv2d(32, 64, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2),
+                      nn.Conv2d(64, 128, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2),
+                      nn.Flatten(), nn.Linear(2048, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 1))
+    return g, d, 64
+
+
+def deep_convolution():
+    g = nn.Sequential(View(100, 1, 1), *_deconv_bn_relu(100, 1024, 4, 1, 0), *_deconv_bn_relu(1024, 512, 4, 2, 1),
+                      *_deconv_bn_relu(512, 256, 4, 2, 1), *_deconv_bn_relu(256, 128, 4, 2, 1),
+                      nn.ConvTranspose2d(128, 1, 4, 2, 1), nn.Tanh())
+    layers = [nn.Conv2d(1, 128, 4, 2, 1), nn.LeakyReLU(0.2)]
+    for cin, cout in ((128, 256), (256, 512), (512, 1024)):
+        layers += [nn.Conv2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout), nn.LeakyReLU(0.2)]
+    d = nn.Sequential(*layers, nn.Conv2d(1024, 1, 4, 1, 0), nn.Flatten())
+    return g, d, 64
+
+
+class ConditionalG(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(View(110, 1, 1), *_deconv_bn_relu(110, 256, 7, 1, 0),
+                                 *_deconv_bn_relu(256, 128, 5, 2, 2, 1),
+                                 nn.ConvTranspose2d(128, 1, 5, 2, 2, output_padding=1), nn.Tanh())
+
+    def forward(self, z, y):
+        return self.net(torch.cat([z, nn.functional.one_hot(y, 10).float()], 1))
+
+
+class ConditionalD(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(11, 128, 5, 2, 2), nn.LeakyReLU(0.2),
+                                 nn.Conv2d(128, 256, 5, 2, 2, bias=False), nn.BatchNorm2d(256), nn.LeakyReLU(0.2),
+                                 nn.Flatten(), nn.Linear(256 * 7 * 7, 1))
+
+    def forward(self, x, y):
+        planes = nn.functional.one_hot(y, 10).float()[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+        return self.net(torch.cat([x, planes], 1))
+
+
+def cgan():
+    return ConditionalG(), ConditionalD(), 28
+
+
+def measure(name, batch, iterations, warmup):
+    g, d, size = {'lenet5': lenet5, 'deep_convolution': deep_convolution, 'cgan': cgan}[name]()
+    conditional = name == 'cgan'
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    loss = nn.BCEWithLogitsLoss()
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    real = torch.rand(batch, 1, size, size) * 2 - 1
+    labels = torch.randint(0, 10, (batch,))
+    cond = (labels,) if conditional else ()
+
+    def step():
+        z = torch.rand(batch, 100) * 2 - 1
+        with torch.no_grad():  # as ours: G in training mode, not recorded, for D's update
+            fake = g(z, *cond)
+        opt_d.zero_grad(set_to_none=True)
+        (loss(d(real, *cond), ones) + loss(d(fake, *cond), zeros)).backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        loss(d(g(z, *cond), *cond), ones).backward()
+        opt_g.step()
+
+    g.train(), d.train()
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    for _ in range(iterations):
+        step()
+    train = batch * iterations / (time.perf_counter() - start)
+
+    g.eval()
+    sample_batch, rounds = 256, 5
+    z = torch.rand(sample_batch, 100) * 2 - 1
+    sample_cond = (torch.randint(0, 10, (sample_batch,)),) if conditional else ()
+    with torch.no_grad():
+        g(z, *sample_cond)
+        start = time.perf_counter()
+        for _ in range(rounds):
+            g(z, *sample_cond)
+    sampling = sample_batch * rounds / (time.perf_counter() - start)
+    return {'train_images_per_s': train, 'sample_images_per_s': sampling}
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument('--model', required=True)
+    parser.add_argument('--batch', type=int, required=True)
+    parser.add_argument('--iterations', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=2)
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    result = measure(args.model, args.batch, args.iterations, args.warmup)
+    result.update(torch=torch.__version__, threads=torch.get_num_threads())
+    print(json.dumps(result))
+
+
+if __name__ == '__main__':
+    main()
