@@ -117,15 +117,71 @@ def measure(name, batch, iterations, warmup):
     return {'train_images_per_s': train, 'sample_images_per_s': sampling}
 
 
+def dcgan_init(module):
+    """Weights from N(0, 0.02) and zero biases, as ours; BatchNorm keeps gamma 1 and beta 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+def train_epoch(name, batch, data_file, samples_file, count=10000):
+    """One epoch on the given uint8 images, then ``count`` samples saved for the caller's judge."""
+    import numpy as np
+    g, d, _ = {'lenet5': lenet5, 'deep_convolution': deep_convolution, 'cgan': cgan}[name]()
+    g.apply(dcgan_init), d.apply(dcgan_init)
+    conditional = name == 'cgan'
+    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    schedulers = [torch.optim.lr_scheduler.StepLR(o, 500, 0.95) for o in (opt_g, opt_d)] if conditional else []
+    loss = nn.BCEWithLogitsLoss()
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    data = np.load(data_file)
+    images = torch.from_numpy(data['images'])
+    labels = torch.from_numpy(data['labels'])
+    order = torch.randperm(len(labels))
+    g.train(), d.train()
+    start = time.perf_counter()
+    for i in range(len(labels) // batch):
+        index = order[i * batch:(i + 1) * batch]
+        real = (images[index].float() * (2 / 255) - 1)[:, None]
+        cond = (labels[index],) if conditional else ()
+        z = torch.rand(batch, 100) * 2 - 1
+        with torch.no_grad():
+            fake = g(z, *cond)
+        opt_d.zero_grad(set_to_none=True)
+        (loss(d(real, *cond), ones) + loss(d(fake, *cond), zeros)).backward()
+        opt_d.step()
+        opt_g.zero_grad(set_to_none=True)
+        loss(d(g(z, *cond), *cond), ones).backward()
+        opt_g.step()
+        for scheduler in schedulers:
+            scheduler.step()
+    seconds = time.perf_counter() - start
+    g.eval()
+    with torch.no_grad():
+        z = torch.rand(count, 100) * 2 - 1
+        requested = torch.arange(count) % 10
+        out = torch.cat([g(z[i:i + 500], *((requested[i:i + 500],) if conditional else ()))
+                         for i in range(0, count, 500)])
+    np.save(samples_file, out.numpy())
+    return {'epoch_seconds': seconds}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('--model', required=True)
     parser.add_argument('--batch', type=int, required=True)
     parser.add_argument('--iterations', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--train-epoch', nargs=2, metavar=('DATA_NPZ', 'SAMPLES_NPY'),
+                        help='train one epoch on DATA_NPZ and save 10,000 samples to SAMPLES_NPY')
     args = parser.parse_args()
     torch.manual_seed(0)
-    result = measure(args.model, args.batch, args.iterations, args.warmup)
+    if args.train_epoch:
+        result = train_epoch(args.model, args.batch, *args.train_epoch)
+    else:
+        result = measure(args.model, args.batch, args.iterations, args.warmup)
     result.update(torch=torch.__version__, threads=torch.get_num_threads())
     print(json.dumps(result))
 
