@@ -63,9 +63,10 @@ def main(argv=None):
                     ('ours (MXNet hybridized)', ours(cfg, os.path.join(folder, 'run'))),
                     ('PyTorch eager', (*peer(name, cfg, folder), np.arange(10000) % 10 if cfg.conditional else None))):
                 figures = judge_images(judge, images, requested, reference)
+                accuracy = figures.get('conditional_accuracy')
                 rows.append(f"| {name} | {who} | {seconds:.0f} | {figures['frechet_distance']:.1f} | "
-                            f"{figures['classifier_score']:.2f} | {figures['class_evenness']:.3f} | "
-                            f"{figures.get('conditional_accuracy', float('nan')):.3f} |")
+                            f"{figures['classifier_score']:.2f} | {abs(figures['class_evenness']):.3f} | "
+                            f"{'-' if accuracy is None else f'{accuracy:.3f}'} |")
                 print(rows[-1], '|', format_figures(figures), flush=True)
     text = (f"\n## Time to quality ({datetime.date.today().isoformat()})\n\n"
             "One epoch, then 10,000 samples judged by the MNIST judge (floor: real digits give Frechet distance "

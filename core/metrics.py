@@ -49,7 +49,7 @@ def class_coverage(probs):
     classes = probs.shape[1]
     shares = np.bincount(probs.argmax(axis=1), minlength=classes) / len(probs)
     nonzero = shares[shares > 0]
-    entropy = float(-(nonzero * np.log(nonzero)).sum() / np.log(classes))
+    entropy = abs(float(-(nonzero * np.log(nonzero)).sum() / np.log(classes)))  # abs: no '-0.0'
     return {'evenness': entropy, 'shares': shares.tolist(), 'min_share': float(shares.min())}
 
 
