@@ -74,18 +74,24 @@ def cgan():
     return ConditionalG(), ConditionalD(), 28
 
 
-def measure(name, batch, iterations, warmup):
+def dcgan_init(module):
+    """Weights from N(0, 0.02) and zero biases, as ours; BatchNorm keeps gamma 1 and beta 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+def gan_step(name, batch):
+    """(g, d, image size, conditional, step): ``step(real, cond)`` is one D then one G update, as ours."""
     g, d, size = {'lenet5': lenet5, 'deep_convolution': deep_convolution, 'cgan': cgan}[name]()
-    conditional = name == 'cgan'
+    g.apply(dcgan_init), d.apply(dcgan_init)
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     loss = nn.BCEWithLogitsLoss()
     ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
-    real = torch.rand(batch, 1, size, size) * 2 - 1
-    labels = torch.randint(0, 10, (batch,))
-    cond = (labels,) if conditional else ()
 
-    def step():
+    def step(real, cond):
         z = torch.rand(batch, 100) * 2 - 1
         with torch.no_grad():  # as ours: G in training mode, not recorded, for D's update
             fake = g(z, *cond)
@@ -95,6 +101,18 @@ def measure(name, batch, iterations, warmup):
         opt_g.zero_grad(set_to_none=True)
         loss(d(g(z, *cond), *cond), ones).backward()
         opt_g.step()
+
+    step.optimizers = (opt_g, opt_d)
+    return g, d, size, name == 'cgan', step
+
+
+def measure(name, batch, iterations, warmup):
+    g, d, size, conditional, gan_update = gan_step(name, batch)
+    real = torch.rand(batch, 1, size, size) * 2 - 1
+    cond = (torch.randint(0, 10, (batch,)),) if conditional else ()
+
+    def step():
+        gan_update(real, cond)
 
     g.train(), d.train()
     for _ in range(warmup):
@@ -117,25 +135,11 @@ def measure(name, batch, iterations, warmup):
     return {'train_images_per_s': train, 'sample_images_per_s': sampling}
 
 
-def dcgan_init(module):
-    """Weights from N(0, 0.02) and zero biases, as ours; BatchNorm keeps gamma 1 and beta 0."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-
-
 def train_epoch(name, batch, data_file, samples_file, count=10000):
     """One epoch on the given uint8 images, then ``count`` samples saved for the caller's judge."""
     import numpy as np
-    g, d, _ = {'lenet5': lenet5, 'deep_convolution': deep_convolution, 'cgan': cgan}[name]()
-    g.apply(dcgan_init), d.apply(dcgan_init)
-    conditional = name == 'cgan'
-    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    schedulers = [torch.optim.lr_scheduler.StepLR(o, 500, 0.95) for o in (opt_g, opt_d)] if conditional else []
-    loss = nn.BCEWithLogitsLoss()
-    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    g, d, _, conditional, step = gan_step(name, batch)
+    schedulers = [torch.optim.lr_scheduler.StepLR(o, 500, 0.95) for o in step.optimizers] if conditional else []
     data = np.load(data_file)
     images = torch.from_numpy(data['images'])
     labels = torch.from_numpy(data['labels'])
@@ -144,17 +148,7 @@ def train_epoch(name, batch, data_file, samples_file, count=10000):
     start = time.perf_counter()
     for i in range(len(labels) // batch):
         index = order[i * batch:(i + 1) * batch]
-        real = (images[index].float() * (2 / 255) - 1)[:, None]
-        cond = (labels[index],) if conditional else ()
-        z = torch.rand(batch, 100) * 2 - 1
-        with torch.no_grad():
-            fake = g(z, *cond)
-        opt_d.zero_grad(set_to_none=True)
-        (loss(d(real, *cond), ones) + loss(d(fake, *cond), zeros)).backward()
-        opt_d.step()
-        opt_g.zero_grad(set_to_none=True)
-        loss(d(g(z, *cond), *cond), ones).backward()
-        opt_g.step()
+        step((images[index].float() * (2 / 255) - 1)[:, None], (labels[index],) if conditional else ())
         for scheduler in schedulers:
             scheduler.step()
     seconds = time.perf_counter() - start
