@@ -31,6 +31,7 @@ from mxnet.gluon import nn  # noqa: E402
 from CGAN.config import cgan_config  # noqa: E402
 from core.config import GANConfig  # noqa: E402
 from core.export import export_pair  # noqa: E402
+from core.networks import batch_multiple  # noqa: E402
 from core.sampling import ExportedGenerator, find_generator  # noqa: E402
 from core.training import GAN  # noqa: E402
 
@@ -83,7 +84,9 @@ def iteration_flops(gan, cfg):
     D step: G forward (1x), D forward+backward on the real and the fake batch (2 x 3x).
     G step: G forward+backward (3x), D forward+backward (3x).
     """
-    batch = 4
+    # Counts are per sample; lenet5's D takes groups of 32, and a batch of 1 leaves oneDNN deconvolution
+    # weights in a layout that later batches reject (mxnet 1.9.1).
+    batch = max(4, batch_multiple(cfg.discriminator_type))
     noise = mx.nd.random.uniform(-1, 1, (batch, cfg.noise_dim))
     cond = (mx.nd.zeros(batch),) if cfg.conditional else ()
     images = gan.generator(noise, *cond)
@@ -92,11 +95,17 @@ def iteration_flops(gan, cfg):
     return 4 * g_flops + 9 * d_flops
 
 
-def time_training(gan, cfg, iterations, warmup):
+def random_batch(cfg):
+    """(images, labels, noise) of one batch: random, since speed does not depend on the digits."""
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (cfg.batch_size, cfg.image_size, cfg.image_size), dtype=np.uint8)
     labels = rng.integers(0, 10, cfg.batch_size)
     noise = rng.uniform(-1, 1, (cfg.batch_size, cfg.noise_dim)).astype(np.float32)
+    return images, labels, noise
+
+
+def time_training(gan, cfg, iterations, warmup):
+    images, labels, noise = random_batch(cfg)
     for _ in range(warmup):
         gan.step(images, labels, noise)
     start = time.perf_counter()

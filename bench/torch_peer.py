@@ -24,6 +24,20 @@ class View(nn.Module):
         return x.view(x.shape[0], *self.shape)
 
 
+class MinibatchStddev(nn.Module):
+    """core.networks.layers.MinibatchStddev: one channel of group standard deviations joined on."""
+
+    def __init__(self, group):
+        super().__init__()
+        self.group = group
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        groups = x.view(n // self.group, self.group, c, h, w)
+        std = torch.sqrt(groups.var(dim=1, unbiased=False) + 1e-8).mean(dim=(1, 2, 3))
+        return torch.cat([x, std.repeat_interleave(self.group).view(n, 1, 1, 1).expand(n, 1, h, w)], dim=1)
+
+
 def lenet5():
     g = nn.Sequential(nn.Linear(100, 1024, bias=False), nn.BatchNorm1d(1024), nn.ReLU(),
                       nn.Linear(1024, 128 * 8 * 8, bias=False), View(128, 8, 8), nn.BatchNorm2d(128), nn.ReLU(),
@@ -31,8 +45,8 @@ def lenet5():
                       nn.ConvTranspose2d(32, 1, 5, 2, 2, output_padding=1), nn.Tanh())
     d = nn.Sequential(nn.Conv2d(1, 32, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2),
                       nn.Conv2d(32, 64, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2),
-                      nn.Conv2d(64, 128, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2),
-                      nn.Flatten(), nn.Linear(2048, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 1))
+                      nn.Conv2d(64, 128, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2), MinibatchStddev(32),
+                      nn.Flatten(), nn.Linear(129 * 16, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 1))
     return g, d, 64
 
 

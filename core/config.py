@@ -58,7 +58,9 @@ class GANConfig:
     lr_decay: float = _setting(1.0, "multiply the learning rate by this every --lr-decay-every iterations")
     lr_decay_every: int = _setting(0, "iterations between learning-rate decays (0: never)")
     seed: int = _setting(0, "random seed: weights, data order and noise all follow from it")
-    context: str = _setting('auto', "'auto' (a GPU when one exists, else the CPU), 'cpu', 'gpu' or 'gpu(N)'")
+    # Several devices, e.g. 'gpu(0),gpu(1)', split each batch between them (data parallel).
+    context: str = _setting('auto', "'auto' (a GPU when one exists, else the CPU), 'cpu', 'gpu(N)', "
+                                    "or a comma-separated list such as 'gpu(0),gpu(1)' to split each batch")
 
     # --- What a run writes -------------------------------------------------
     if_drawing: bool = _setting(True, "also show the sample grid in a window (only when a display exists)")
@@ -81,9 +83,15 @@ class GANConfig:
     def conditional(self):
         return self.num_classes > 0
 
+    def devices(self):
+        """The devices named by ``context``, as 'cpu(0)', 'gpu(1)', ...; ['auto'] for 'auto'."""
+        if self.context == 'auto':
+            return ['auto']
+        return [d if '(' in d else f'{d}(0)' for d in self.context.replace(' ', '').split(',')]
+
     def validate(self):
         """Check every setting; raise UserError naming the first bad option."""
-        from .networks import get_model_list, supported_image_sizes  # imports mxnet: only when validating
+        from .networks import batch_multiple, get_model_list, supported_image_sizes  # imports mxnet: only when validating
 
         def bad(name, why):
             raise UserError(f"--{name.replace('_', '-')}: {why}")
@@ -118,8 +126,19 @@ class GANConfig:
         low, high = self.noise_range
         if not (math.isfinite(low) and math.isfinite(high) and low < high):
             bad('noise_range', f"needs LOW < HIGH, got {low} {high}")
-        if not re.fullmatch(r'auto|cpu|gpu|(cpu|gpu)\(\d+\)', self.context):
-            bad('context', f"expected 'auto', 'cpu', 'gpu' or 'gpu(N)', got {self.context!r}")
+        devices = self.devices()
+        if self.context != 'auto':
+            if not all(re.fullmatch(r'(cpu|gpu)\(\d+\)', d) for d in devices):
+                bad('context', f"expected 'auto', 'cpu', 'gpu', 'gpu(N)' or a list such as 'gpu(0),gpu(1)', "
+                               f"got {self.context!r}")
+            if len(set(devices)) < len(devices) or len({d[:3] for d in devices}) > 1:
+                bad('context', f"list each device once, all CPUs or all GPUs, got {self.context!r}")
+        if self.batch_size % len(devices):
+            bad('batch_size', f"{self.batch_size} images cannot be split evenly over {len(devices)} devices")
+        multiple = batch_multiple(self.discriminator_type)
+        if (self.batch_size // len(devices)) % multiple:
+            bad('batch_size', f"{self.discriminator_type}'s discriminator compares samples in groups of {multiple}: "
+                              f"use a multiple of {multiple * len(devices)}")
         if self.model_name and not re.fullmatch(r'[A-Za-z0-9_.-]+', self.model_name):
             bad('model_name', f"use letters, digits, '-', '_' or '.' only, got {self.model_name!r}")
         return self

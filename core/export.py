@@ -14,6 +14,7 @@ import tempfile
 import mxnet as mx
 
 from .fileio import write_json
+from .networks import batch_multiple
 
 SIDECAR_SUFFIX = '-info.json'
 
@@ -83,6 +84,9 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration):
             'epoch': epoch,
             'iteration': iteration,
         }
+        if role == 'discriminator':
+            # lenet5's discriminator compares samples in groups: N must be a multiple of this.
+            info['batch_multiple'] = batch_multiple(cfg.discriminator_type)
         if cfg.conditional:
             info['class_input'] = 'data1: the class of each sample as a number 0..num_classes-1, shape (N,)'
         paths.append(export_network(net, folder, f'{cfg.name}-{role}', info))

@@ -68,6 +68,9 @@ class ExportedGenerator:
             with warnings.catch_warnings():
                 warnings.simplefilter('ignore')
                 self.net = mx.gluon.SymbolBlock.imports(symbol, self.info['input_names'], params, ctx=self.ctx)
+            # Memory planned once and reused for every batch of the same size (what
+            # training does too): sampling runs faster than with the default graph.
+            self.net.hybridize(static_alloc=True, static_shape=True)
         except Exception as e:  # corrupt or mismatched files: say which, without a traceback
             raise UserError(f"cannot load the export {symbol} with {os.path.basename(params)}: "
                             f"{short_reason(e)}") from None

@@ -32,17 +32,19 @@ CHECKPOINT_PATTERN = re.compile(r'iter-(\d{8})$')
 
 # --- Context and networks -------------------------------------------------------
 
-def select_context(spec):
-    """The mxnet context named by the config's ``context`` setting."""
+def select_contexts(devices):
+    """The mxnet contexts for the config's ``devices()`` ('auto', or names such as 'gpu(1)')."""
     gpus = mx.context.num_gpus()
-    if spec == 'auto':
-        return mx.gpu(0) if gpus else mx.cpu()
-    kind, _, index = spec.partition('(')
-    index = int(index.rstrip(')') or 0)
-    if kind == 'gpu' and index >= gpus:
-        raise UserError(f"--context {spec}: this machine has {gpus} GPU(s) visible to mxnet "
-                        "(the CPU wheel sees none; install mxnet-cu112 for CUDA 11.2, or use --context cpu)")
-    return mx.gpu(index) if kind == 'gpu' else mx.cpu(index)
+    if devices == ['auto']:
+        return [mx.gpu(0) if gpus else mx.cpu()]
+    contexts = []
+    for name in devices:
+        kind, index = name[:3], int(name[4:-1])
+        if kind == 'gpu' and index >= gpus:
+            raise UserError(f"--context {name}: this machine has {gpus} GPU(s) visible to mxnet "
+                            "(the CPU wheel sees none; install mxnet-cu112 for CUDA 11.2, or use --context cpu)")
+        contexts.append(mx.gpu(index) if kind == 'gpu' else mx.cpu(index))
+    return contexts
 
 
 class GAN:
@@ -50,21 +52,34 @@ class GAN:
 
     Conditioning is a parameter: with ``cfg.num_classes > 0`` both networks
     take the class as a second input and everything else stays the same.
+
+    With several contexts each batch is split across them (data parallel):
+    every device computes the gradients of its share, a kvstore sums them and
+    one optimizer step applies them, as one device would with the whole batch.
+    The one difference: BatchNorm normalises each share by its own statistics
+    (as mxnet's and gluon-cv's multi-GPU training does); mxnet 1.9.1's
+    SyncBatchNorm deadlocks on CPU contexts, which share one pool of
+    temporary memory, so it is not used.
     """
 
-    def __init__(self, cfg, ctx):
+    def __init__(self, cfg, contexts):
         self.cfg = cfg
-        self.ctx = ctx
+        self.contexts = list(contexts) if isinstance(contexts, (list, tuple)) else [contexts]
+        self.ctx = self.contexts[0]  # where sampling and evaluation run
+        self.device_batch = cfg.batch_size // len(self.contexts)
         mx.random.seed(cfg.seed)  # weight initialisation follows the run's seed
-        self.generator, self.discriminator = build_networks(cfg, ctx)
+        self.generator, self.discriminator = build_networks(cfg, self.contexts)
+        # static_shape on several devices makes mxnet 1.9.1 drop BatchNorm's
+        # running statistics (they stay at their initial values; measured), so
+        # it is used on one device only.
         for net in (self.generator, self.discriminator):
-            net.hybridize(static_alloc=True, static_shape=True)
+            net.hybridize(static_alloc=True, static_shape=len(self.contexts) == 1)
         self.trainer_g = self._trainer(self.generator)
         self.trainer_d = self._trainer(self.discriminator)
         # Scores are logits: the sigmoid lives inside the loss, which is stable.
         self.loss = gluon.loss.SigmoidBinaryCrossEntropyLoss(from_sigmoid=False)
-        self._real = mx.nd.ones((cfg.batch_size, 1), ctx=ctx)
-        self._fake = mx.nd.zeros((cfg.batch_size, 1), ctx=ctx)
+        self._real = [mx.nd.ones((self.device_batch, 1), ctx=c) for c in self.contexts]
+        self._fake = [mx.nd.zeros((self.device_batch, 1), ctx=c) for c in self.contexts]
 
     def _trainer(self, net):
         cfg = self.cfg
@@ -73,64 +88,75 @@ class GAN:
         if cfg.lr_decay_every and cfg.lr_decay != 1:
             options['lr_scheduler'] = mx.lr_scheduler.FactorScheduler(
                 step=cfg.lr_decay_every, factor=cfg.lr_decay, base_lr=cfg.learning_rate)
-        return gluon.Trainer(net.collect_params(), 'adam', options, kvstore=None)
+        # One device needs no kvstore; several sum their gradients in one.
+        kvstore = 'device' if len(self.contexts) > 1 else None
+        return gluon.Trainer(net.collect_params(), 'adam', options, kvstore=kvstore)
 
-    def _conditions(self, labels):
-        return (labels,) if self.cfg.conditional else ()
+    def _split(self, array):
+        """A host array as one NDArray per context, split along the batch."""
+        return gluon.utils.split_and_load(array, self.contexts, even_split=True)
 
-    def update_discriminator(self, real, noise, labels):
-        """(1) Update D: maximize log D(x) + log(1 - D(G(z))). Returns the loss and D's outputs."""
-        cond = self._conditions(labels)
+    def update_discriminator(self, reals, noises, conds):
+        """(1) Update D: maximize log D(x) + log(1 - D(G(z))). Returns per-device losses and D's outputs.
+
+        Each argument holds one entry per device; ``conds`` are tuples of extra
+        inputs (the class, or nothing). All devices' work is queued before any
+        result is read, so the devices run at the same time.
+        """
         # G runs in training mode (BatchNorm on batch statistics) but is not
         # recorded: D's update needs G's images, not G's gradients.
         with autograd.train_mode():
-            fake = self.generator(noise, *cond)
+            fakes = [self.generator(z, *c) for z, c in zip(noises, conds)]
         with autograd.record():
-            out_real = self.discriminator(real, *cond)
-            out_fake = self.discriminator(fake, *cond)
-            loss = self.loss(out_real, self._real) + self.loss(out_fake, self._fake)
-        loss.backward()
+            outs_real = [self.discriminator(x, *c) for x, c in zip(reals, conds)]
+            outs_fake = [self.discriminator(f, *c) for f, c in zip(fakes, conds)]
+            losses = [self.loss(r, ones) + self.loss(f, zeros)
+                      for r, f, ones, zeros in zip(outs_real, outs_fake, self._real, self._fake)]
+        autograd.backward(losses)
         self.trainer_d.step(self.cfg.batch_size)
-        return loss, out_real, out_fake
+        return losses, outs_real, outs_fake
 
-    def update_generator(self, noise, labels):
-        """(2) Update G: maximize log D(G(z)) (the non-saturating loss)."""
-        cond = self._conditions(labels)
+    def update_generator(self, noises, conds):
+        """(2) Update G: maximize log D(G(z)) (the non-saturating loss). Returns per-device losses."""
         # The fake batch is computed again inside this recording: D has just
         # changed, and reusing a graph recorded in another scope fails in
         # hybridized mxnet 1.9.1.
         with autograd.record():
-            out = self.discriminator(self.generator(noise, *cond), *cond)
-            loss = self.loss(out, self._real)
-        loss.backward()
+            fakes = [self.generator(z, *c) for z, c in zip(noises, conds)]
+            outs = [self.discriminator(f, *c) for f, c in zip(fakes, conds)]
+            losses = [self.loss(out, ones) for out, ones in zip(outs, self._real)]
+        autograd.backward(losses)
         self.trainer_g.step(self.cfg.batch_size)
-        return loss
+        return losses
 
     def step(self, images, labels, noise):
         """One D update then one G update; returns the iteration's figures as floats."""
-        real = mx.nd.array(datalib.to_model_range(images)[:, None], ctx=self.ctx)
-        noise = mx.nd.array(noise, ctx=self.ctx)
-        labels = mx.nd.array(labels, ctx=self.ctx) if self.cfg.conditional else None
-        loss_d, out_real, out_fake = self.update_discriminator(real, noise, labels)
-        loss_g = self.update_generator(noise, labels)
-        figures = mx.nd.stack(loss_d.mean(), loss_g.mean(),
-                              mx.nd.sigmoid(out_real).mean(), mx.nd.sigmoid(out_fake).mean()).asnumpy()
-        return dict(zip(('loss_D', 'loss_G', 'D_x', 'D_G_z'), map(float, figures)))
+        reals = self._split(datalib.to_model_range(images)[:, None])
+        noises = self._split(noise)
+        conds = [(c,) for c in self._split(labels.astype(np.float32))] if self.cfg.conditional \
+            else [()] * len(self.contexts)
+        losses_d, outs_real, outs_fake = self.update_discriminator(reals, noises, conds)
+        losses_g = self.update_generator(noises, conds)
+        # Sums per device, added on the host: the figures are means over the whole batch.
+        sums = sum(mx.nd.stack(ld.sum(), lg.sum(), mx.nd.sigmoid(r).sum(), mx.nd.sigmoid(f).sum()).asnumpy()
+                   for ld, lg, r, f in zip(losses_d, losses_g, outs_real, outs_fake))
+        return dict(zip(('loss_D', 'loss_G', 'D_x', 'D_G_z'), map(float, sums / self.cfg.batch_size)))
 
     def materialize(self):
         """Run both networks once on zeros so that every parameter exists (before a checkpoint loads)."""
         cfg = self.cfg
-        labels = np.zeros(cfg.batch_size, np.float32) if cfg.conditional else None
-        images = self.generate(np.zeros((cfg.batch_size, cfg.noise_dim), np.float32), labels)
-        cond = self._conditions(None if labels is None else mx.nd.array(labels, ctx=self.ctx))
+        labels = np.zeros(self.device_batch, np.float32) if cfg.conditional else None
+        images = self.generate(np.zeros((self.device_batch, cfg.noise_dim), np.float32), labels)
+        cond = () if labels is None else (mx.nd.array(labels, ctx=self.ctx),)
         self.discriminator(mx.nd.array(images, ctx=self.ctx), *cond).wait_to_read()
 
     def generate(self, noise, labels=None):
-        """Images (N, 1, H, W) in [-1, 1] in inference mode, in batches of the training size.
+        """Images (N, 1, H, W) in [-1, 1] in inference mode, on the first context.
 
-        Padding the last batch keeps the graph's static shape.
+        Batches have one device's training size, padded at the end: the graph
+        keeps its static shape.
         """
-        batch = self.cfg.batch_size
+        batch = self.device_batch
         out = []
         for start in range(0, len(noise), batch):
             chunk = noise[start:start + batch]
@@ -152,8 +178,8 @@ class GAN:
 
     def load(self, folder):
         try:
-            self.generator.load_parameters(os.path.join(folder, 'generator.params'), ctx=self.ctx)
-            self.discriminator.load_parameters(os.path.join(folder, 'discriminator.params'), ctx=self.ctx)
+            self.generator.load_parameters(os.path.join(folder, 'generator.params'), ctx=self.contexts)
+            self.discriminator.load_parameters(os.path.join(folder, 'discriminator.params'), ctx=self.contexts)
             self.trainer_g.load_states(os.path.join(folder, 'generator.states'))
             self.trainer_d.load_states(os.path.join(folder, 'discriminator.states'))
         except Exception as e:
@@ -314,7 +340,7 @@ class Trainer:
         self.run = run
         self.progress = progress or Progress()
         self.dataset = dataset
-        self.ctx = select_context(cfg.context)
+        self.contexts = select_contexts(cfg.devices())
         self.gan = None
         self.state = TrainingState()
         self.window = None
@@ -382,7 +408,7 @@ class Trainer:
             self.dataset = datalib.prepare_dataset(cfg)
         os.makedirs(self.run.folder, exist_ok=True)
         cfg.save(self.run.config)
-        self.gan = GAN(cfg, self.ctx)
+        self.gan = GAN(cfg, self.contexts)
         self.sample_inputs = _sample_inputs(cfg)
         self.gan.materialize()
         if checkpoint:

@@ -48,6 +48,12 @@ def test_every_setting_is_an_option_and_explicit_ones_are_known():
     (['--noise-range', '1', '-1'], '--noise-range'),
     (['--num-classes', '1'], '--num-classes'),
     (['--context', 'tpu'], '--context'),
+    (['--context', 'cpu(0),cpu(0)'], '--context'),
+    (['--context', 'cpu(0),gpu(0)'], '--context'),
+    (['--context', 'gpu(0),,gpu(1)'], '--context'),
+    (['--context', 'cpu(0),cpu(1)', '--batch-size', '63'], '--batch-size'),
+    (['--discriminator-type', 'lenet5', '--batch-size', '48'], '--batch-size'),
+    (['--discriminator-type', 'lenet5', '--context', 'cpu(0),cpu(1)', '--batch-size', '32'], '--batch-size'),
     (['--model-name', '../x'], '--model-name'),
     (['--leaky-slope', '2'], '--leaky-slope'),
 ])
@@ -99,3 +105,10 @@ def test_cgan_folder_holds_settings_and_thin_scripts_only():
         for forbidden in ('class ', 'HybridBlock', 'autograd', 'import mxnet', 'DataLoader', 'Trainer('):
             assert forbidden not in text, f'CGAN/{name} contains {forbidden!r}'
         assert len(text.splitlines()) < 40, f'CGAN/{name} is not a thin script'
+
+
+def test_device_lists_are_read_in_order():
+    cfg, _ = parse(['--context', 'cpu, cpu(1)', '--discriminator-type', 'deep_convolution'])
+    assert cfg.validate().devices() == ['cpu(0)', 'cpu(1)']
+    assert parse(['--context', 'gpu(1)'])[0].devices() == ['gpu(1)']
+    assert parse([])[0].devices() == ['auto']

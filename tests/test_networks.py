@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from mxnet import autograd
 
-from core.networks import WEIGHT_INIT, get_model, get_model_list, supported_image_sizes
-from core.networks.layers import OutputConv2DTranspose
+from core.networks import WEIGHT_INIT, batch_multiple, get_model, get_model_list, supported_image_sizes
+from core.networks.layers import MinibatchStddev, OutputConv2DTranspose
 
 CASES = [(name, classes) for name in get_model_list() for classes in (0, 10)]
 
@@ -19,6 +19,7 @@ def make_pair(name, num_classes, seed=3):
 
 
 def inputs(name, num_classes, batch=4):
+    batch = max(batch, batch_multiple(name))
     size = supported_image_sizes(name)[0]
     rng = np.random.default_rng(0)
     noise = mx.nd.array(rng.uniform(-1, 1, (batch, 100)))
@@ -37,10 +38,11 @@ def test_registry_lists_the_seed_architectures():
 def test_shapes(name, num_classes):
     generator, discriminator = make_pair(name, num_classes)
     noise, images, cond, size = inputs(name, num_classes)
+    batch = len(noise)
     fake = generator(noise, *cond)
-    assert fake.shape == (4, 1, size, size)
+    assert fake.shape == (batch, 1, size, size)
     assert np.abs(fake.asnumpy()).max() <= 1.0  # tanh range
-    assert discriminator(images, *cond).shape == (4, 1)
+    assert discriminator(images, *cond).shape == (batch, 1)
 
 
 @pytest.mark.parametrize('name,num_classes', CASES)
@@ -103,3 +105,22 @@ def test_class_input_steers_the_generator(name):
     # ... and the same class with the same noise gives the same image.
     again = generator(noise, mx.nd.array([3, 3])).asnumpy()
     np.testing.assert_allclose(again[0], again[1])
+
+
+def test_minibatch_stddev_matches_numpy_and_ignores_how_the_batch_is_split():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 3, 2, 2)).astype(np.float32)
+    layer = MinibatchStddev(group_size=4)
+    layer.hybridize()
+    out = layer(mx.nd.array(x)).asnumpy()
+    assert out.shape == (8, 4, 2, 2)
+    np.testing.assert_array_equal(out[:, :3], x)
+    for group in (slice(0, 4), slice(4, 8)):
+        expected = np.sqrt(x[group].var(axis=0) + 1e-8).mean()
+        np.testing.assert_allclose(out[group, 3], expected, rtol=1e-5)
+    # Each half of the batch (one device's share) gives the same as the whole batch.
+    halves = np.concatenate([layer(mx.nd.array(x[:4])).asnumpy(), layer(mx.nd.array(x[4:])).asnumpy()])
+    np.testing.assert_allclose(halves, out, rtol=1e-6)
+    # A batch of identical samples (a collapsed generator) gets a zero feature.
+    same = layer(mx.nd.array(np.repeat(x[:1], 4, axis=0))).asnumpy()
+    np.testing.assert_allclose(same[:, 3], 1e-4, rtol=1e-3)

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import ROOT, run_script
 
-TINY = ['--batch-size', '8', '--no-if-drawing', '--context', 'cpu', '--draw-iter-num', '2']
+TINY = ['--batch-size', '32', '--no-if-drawing', '--context', 'cpu', '--draw-iter-num', '2']
 
 
 def assert_one_line_error(result, *fragments):

@@ -1,6 +1,7 @@
 """Training on tiny data: every architecture trains hybridized, exports reload in plain MXNet, resume is exact."""
 import json
 import os
+import pickle
 import signal
 
 import matplotlib.image
@@ -11,7 +12,8 @@ import pytest
 from conftest import ARCHITECTURES, tiny_config
 from core.config import GANConfig
 from core.errors import UserError
-from core.training import Progress, Trainer, prepare_run, run_training
+from core.sampling import ExportedGenerator
+from core.training import GAN, Progress, Trainer, prepare_run, run_training
 
 
 @pytest.fixture(scope='module', params=ARCHITECTURES, ids=lambda p: f'{p[0]}-{p[1]}')
@@ -60,7 +62,7 @@ def test_export_reloads_in_plain_mxnet_with_the_live_output(trained, role):
     info = json.load(open(sidecar))
     assert info['architecture'] == cfg.discriminator_type and info['role'] == role
     assert info['noise_range'] == [-1.0, 1.0] and info['image_size'] == cfg.image_size
-    assert info['epoch'] == 0 and info['iteration'] == 3
+    assert info['epoch'] == len(trainer.state.epochs_done) == 3 * cfg.batch_size // 96 and info['iteration'] == 3
     assert info['input_names'] == (['data0', 'data1'] if cfg.conditional else ['data'])
     folder = os.path.dirname(sidecar)
     loaded = mx.gluon.SymbolBlock.imports(os.path.join(folder, info['symbol_file']), info['input_names'],
@@ -73,8 +75,9 @@ def test_export_reloads_in_plain_mxnet_with_the_live_output(trained, role):
         inputs.append(mx.nd.array(rng.integers(0, cfg.num_classes, batch)))
     live = getattr(trainer.gan, role)(*inputs).asnumpy()
     np.testing.assert_allclose(loaded(*inputs).asnumpy(), live, rtol=1e-4, atol=1e-5)
-    # Any batch size works in the export.
-    assert loaded(*[x[:3] for x in inputs]).shape[0] == 3
+    # Any batch size works in the export (for a discriminator: any multiple of its group).
+    count = 3 * info.get('batch_multiple', 1)
+    assert loaded(*[mx.nd.concat(*[x] * 3, dim=0)[:count] for x in inputs]).shape[0] == count
 
 
 class InterruptAt(Progress):
@@ -116,6 +119,77 @@ def test_stopped_and_resumed_run_matches_an_uninterrupted_one(idx_dir, tmp_path)
     log_b = [json.loads(line) for line in open(run_b.log)]
     assert [e['epoch'] for e in log_a] == [e['epoch'] for e in log_b] == [1]
     assert log_a[0]['loss_D'] == pytest.approx(log_b[0]['loss_D'], rel=1e-5)
+
+
+@pytest.mark.parametrize('arch,classes', [('conv28', 10), ('lenet5', 0)])
+def test_two_devices_update_the_weights_as_one_device_does(arch, classes, tmp_path):
+    """cpu(0),cpu(1) split the batch, sum the gradients in a kvstore and step once: as one device does.
+
+    The batch's two halves are the same images, noise and classes, so that
+    BatchNorm (which normalises each device's share by the share's statistics)
+    sees the statistics of the whole batch, and the comparison is exact. One
+    iteration is compared: Adam moves every weight by about the learning rate
+    whatever its gradient's size, so where a gradient is almost 0 a different
+    summation order can flip a step, and later iterations amplify that.
+    """
+    batch = 64 if arch == 'lenet5' else 16
+    size = 28 if arch == 'conv28' else 64
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (batch // 2, size, size)).astype(np.uint8)
+    labels = rng.integers(0, 10, batch // 2)
+    noise = rng.uniform(-1, 1, (batch // 2, 100)).astype(np.float32)
+    step = [np.concatenate([a, a]) for a in (images, labels, noise)]
+    results = {}
+    for contexts in ([mx.cpu()], [mx.cpu(0), mx.cpu(1)]):
+        cfg = GANConfig(discriminator_type=arch, num_classes=classes, image_size=size, batch_size=batch)
+        gan = GAN(cfg, contexts)
+        gan.materialize()
+        figures = gan.step(*step)
+        folder = tmp_path / str(len(contexts))
+        folder.mkdir()
+        gan.save(str(folder))
+        # The weights as the last device holds them: the update reached every device.
+        weights = {f'{role}-{name}': p.data(contexts[-1]).asnumpy()
+                   for role, net in (('G', gan.generator), ('D', gan.discriminator))
+                   for name, p in net.collect_params().items()}
+        results[len(contexts)] = figures, weights, _adam_means(folder)
+    (figures_1, weights_1, means_1), (figures_2, weights_2, means_2) = results[1], results[2]
+    assert figures_2 == pytest.approx(figures_1, rel=1e-5)
+    # Adam's mean after one step is 0.1 x the gradient: the summed, batch-normalised gradients agree.
+    assert means_1.keys() == means_2.keys() and len(means_1) > 8
+    for name in means_1:
+        # Sums of many small terms differ in their last digits: compare as vectors, to 1%.
+        # (A gradient not summed over the devices, or scaled by one device's batch, is off by 50-100%.)
+        a, b = means_1[name], means_2[name]
+        assert np.linalg.norm(b - a) <= 1e-2 * np.linalg.norm(a), name
+    # Adam's first step is about +-lr for every weight, its sign and size set by
+    # gradient / (|gradient| + 1e-8): where gradients are ~1e-8 (behind BatchNorm)
+    # the last digits decide. So: most weights agree closely, and all within 2 lr.
+    assert weights_1.keys() == weights_2.keys()
+    for name in weights_1:
+        assert np.isclose(weights_2[name], weights_1[name], rtol=1e-5, atol=1e-6).mean() > 0.9, name
+        np.testing.assert_allclose(weights_2[name], weights_1[name], rtol=0, atol=2 * cfg.learning_rate, err_msg=name)
+
+
+def _adam_means(folder):
+    """Adam's running mean of the gradients per parameter (it scales with the gradients, unlike the step)."""
+    means = {}
+    for role in ('generator', 'discriminator'):
+        with open(folder / f'{role}.states', 'rb') as f:
+            states = pickle.load(f)
+        states = states[0] if isinstance(states, tuple) else states
+        means.update({f'{role}-adam-mean-{index}': mean.asnumpy() for index, (mean, _) in states.items()})
+    return means
+
+
+def test_a_run_on_two_devices_trains_and_exports(idx_dir, tmp_path):
+    cfg = tiny_config(idx_dir, 'conv28', 10, batch_size=16, max_iters=2, context='cpu(0),cpu(1)',
+                      output_dir=str(tmp_path / 'run'))
+    status, run, outputs = run_training(cfg, {})
+    assert status == 'finished' and len(outputs['exports']) == 2
+    net = ExportedGenerator(next(p for p in outputs['exports'] if 'generator' in p))
+    images = net.generate(np.zeros((3, 100), np.float32), np.arange(3))
+    assert images.shape == (3, 1, 28, 28) and np.isfinite(images).all()
 
 
 def _changes(cfg):

@@ -12,12 +12,14 @@ from .deep_convolution import DeepConvolutionDiscriminator, DeepConvolutionGener
 from .layers import WEIGHT_INIT, ConditionalDiscriminator, ConditionalGenerator
 from .lenet5 import LeNet5Discriminator, LeNet5Generator
 
-Architecture = namedtuple('Architecture', 'generator discriminator image_sizes')
+# batch_multiple: a device's share of a batch must be a multiple of it (the
+# discriminator compares samples in groups of that size).
+Architecture = namedtuple('Architecture', 'generator discriminator image_sizes batch_multiple')
 
 _ARCHITECTURES = {
-    'lenet5': Architecture(LeNet5Generator, LeNet5Discriminator, (64,)),
-    'deep_convolution': Architecture(DeepConvolutionGenerator, DeepConvolutionDiscriminator, (64,)),
-    'conv28': Architecture(Conv28Generator, Conv28Discriminator, (28,)),
+    'lenet5': Architecture(LeNet5Generator, LeNet5Discriminator, (64,), LeNet5Discriminator.GROUP_SIZE),
+    'deep_convolution': Architecture(DeepConvolutionGenerator, DeepConvolutionDiscriminator, (64,), 1),
+    'conv28': Architecture(Conv28Generator, Conv28Discriminator, (28,), 1),
 }
 
 
@@ -38,6 +40,11 @@ def supported_image_sizes(name):
     return _lookup(name).image_sizes
 
 
+def batch_multiple(name):
+    """A device's share of each batch must be a multiple of this for architecture ``name``."""
+    return _lookup(name).batch_multiple
+
+
 def get_model(name, role, num_classes=0, channels=1, slope=0.2, eps=1e-5, prefix=None):
     """Build the ``role`` ('generator' or 'discriminator') of architecture ``name``.
 
@@ -55,7 +62,7 @@ def get_model(name, role, num_classes=0, channels=1, slope=0.2, eps=1e-5, prefix
 
 
 def build_networks(cfg, ctx, channels=1):
-    """The initialised (not yet hybridized) generator and discriminator for a config."""
+    """The initialised (not yet hybridized) generator and discriminator for a config, on ``ctx`` (one or a list)."""
     nets = []
     for role in ('generator', 'discriminator'):
         net = get_model(cfg.discriminator_type, role, num_classes=cfg.num_classes, channels=channels,

@@ -38,6 +38,35 @@ class OutputConv2DTranspose(nn.HybridBlock):
         return x
 
 
+class MinibatchStddev(nn.HybridBlock):
+    """Appends one feature map: how much the samples of a small group differ (Karras et al., 2018).
+
+    The batch is cut into consecutive groups of ``group_size``; for each group
+    the standard deviation over its samples is averaged over all features and
+    pixels, and that number becomes an extra constant channel of each member.
+    A generator that draws one image for every noise gets a zero there, which
+    the discriminator learns to reject: the cure for mode collapse used here
+    for the LeNet-5 pair. Groups of consecutive samples keep the result the
+    same when a batch is split across devices in multiples of the group.
+
+    Input (N, C, H, W) with N a multiple of ``group_size``; output (N, C + 1, H, W).
+    """
+
+    def __init__(self, group_size=4, eps=1e-8, **kwargs):
+        super().__init__(**kwargs)
+        self._group = group_size
+        self._eps = eps
+
+    def hybrid_forward(self, F, x):
+        groups = F.reshape(x, shape=(-4, -1, self._group, -2))                   # (N/G, G, C, H, W)
+        centred = F.broadcast_sub(groups, F.mean(groups, axis=1, keepdims=True))
+        std = F.sqrt(F.mean(F.square(centred), axis=1) + self._eps)               # (N/G, C, H, W)
+        std = F.expand_dims(F.mean(std, axis=(1, 2, 3), keepdims=True), axis=1)  # (N/G, 1, 1, 1, 1)
+        plane = F.slice_axis(groups, axis=2, begin=0, end=1)                      # (N/G, G, 1, H, W)
+        std = F.reshape(F.broadcast_like(std, plane), shape=(-3, -2))            # (N, 1, H, W)
+        return F.concat(x, std, dim=1)
+
+
 def conv_bn_leaky(channels, kernel_size, strides, padding, slope, eps, batch_norm=True):
     """Conv2D [-> BatchNorm] -> LeakyReLU, as a HybridSequential."""
     block = nn.HybridSequential(prefix='')
