@@ -91,7 +91,8 @@ class GANConfig:
 
     def validate(self):
         """Check every setting; raise UserError naming the first bad option."""
-        from .networks import batch_multiple, get_model_list, supported_image_sizes  # imports mxnet: only when validating
+        # core.networks imports mxnet: only when validating.
+        from .networks import batch_multiple, get_model_list, supported_image_sizes
 
         def bad(name, why):
             raise UserError(f"--{name.replace('_', '-')}: {why}")

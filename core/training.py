@@ -57,9 +57,9 @@ class GAN:
     every device computes the gradients of its share, a kvstore sums them and
     one optimizer step applies them, as one device would with the whole batch.
     The one difference: BatchNorm normalises each share by its own statistics
-    (as mxnet's and gluon-cv's multi-GPU training does); mxnet 1.9.1's
-    SyncBatchNorm deadlocks on CPU contexts, which share one pool of
-    temporary memory, so it is not used.
+    (as mxnet's and gluon-cv's multi-GPU training does): mxnet 1.9.1's
+    SyncBatchNorm deadlocks on CPU contexts (measured; README, "Several
+    devices"), so it is not used.
     """
 
     def __init__(self, cfg, contexts):
