@@ -10,8 +10,8 @@ class LeNet5Discriminator(nn.HybridBlock):
     One addition to seed 000's list: a minibatch standard-deviation feature
     map joins the last pooled features (128 + 1 channels of 4x4) before the
     dense layers. Without it this pair collapses to one digit within an epoch,
-    in MXNet and in PyTorch alike (README, "lenet5 and mode collapse"); it adds
-    129 weights to the 1024-unit layer's 2.1 million and no trainable layer.
+    in MXNet and in PyTorch alike (README, Known problems); it adds no layer,
+    only 16 inputs (one 4x4 plane) to the 1024-unit layer's 2,048.
 
     Parameters
     ----------
