@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 
 from throughput import MODELS, peer_python  # noqa: E402
 from core import data as datalib  # noqa: E402
-from core.judge import format_figures, judge_images, load_judge, reference_statistics  # noqa: E402
+from core.judge import classes_in_turn, format_figures, judge_images, load_judge, reference_statistics  # noqa: E402
 from core.sampling import ExportedGenerator, find_generator  # noqa: E402
 from core.training import run_training  # noqa: E402
 
@@ -30,7 +30,7 @@ def ours(cfg, folder, count=10000):
     _, run, _ = run_training(cfg, {})
     seconds = json.loads(open(run.log).readline())['seconds']
     generator = ExportedGenerator(find_generator(os.path.join(folder, 'export'), cfg.name))
-    requested = np.arange(count) % 10 if cfg.conditional else None
+    requested = classes_in_turn(count, cfg.num_classes)
     images = generator.generate(generator.noise(count, 1), None if requested is None else requested.astype(np.float32))
     return seconds, images, requested
 
@@ -61,7 +61,7 @@ def main(argv=None):
                                'output_dir': os.path.join(folder, 'run')})
             for who, (seconds, images, requested) in (
                     ('ours (MXNet hybridized)', ours(cfg, os.path.join(folder, 'run'))),
-                    ('PyTorch eager', (*peer(name, cfg, folder), np.arange(10000) % 10 if cfg.conditional else None))):
+                    ('PyTorch eager', (*peer(name, cfg, folder), classes_in_turn(10000, cfg.num_classes)))):
                 figures = judge_images(judge, images, requested, reference)
                 accuracy = figures.get('conditional_accuracy')
                 rows.append(f"| {name} | {who} | {seconds:.0f} | {figures['frechet_distance']:.1f} | "

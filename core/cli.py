@@ -177,11 +177,7 @@ def sample_command(argv, conditional, description):
 
 def _evaluate(generator, count, seed):
     """The judge's figures for ``count`` fresh samples (classes in turn, for a conditional generator)."""
-    import numpy as np
+    from .judge import format_figures, judge_generator, load_judge
 
-    from .judge import format_figures, judge_images, load_judge
-
-    requested = np.arange(count) % generator.num_classes if generator.conditional else None
-    images = generator.generate(generator.noise(count, seed),
-                                None if requested is None else requested.astype(np.float32))
-    return format_figures(judge_images(load_judge(), images, requested))
+    return format_figures(judge_generator(load_judge(), generator.generate, generator.noise(count, seed),
+                                          generator.num_classes))

@@ -151,6 +151,22 @@ def judge_images(judge, images, requested=None, reference=None):
     return figures
 
 
+def classes_in_turn(count, num_classes):
+    """The class each of ``count`` samples is drawn for: 0, 1, ..., num_classes-1, 0, ...; None if unconditional."""
+    return np.arange(count) % num_classes if num_classes else None
+
+
+def judge_generator(judge, generate, noise, num_classes=0, reference=None):
+    """Quality figures of ``generate(noise, classes)``, the classes taken in turn when ``num_classes > 0``.
+
+    ``generate`` takes the noise and float32 classes (or None), as GAN.generate
+    and ExportedGenerator.generate do.
+    """
+    requested = classes_in_turn(len(noise), num_classes)
+    images = generate(noise, None if requested is None else requested.astype(np.float32))
+    return judge_images(judge, images, requested, reference)
+
+
 def format_figures(figures):
     """One line of the figures a person reads first."""
     line = (f"{figures['samples']} samples: Frechet distance {figures['frechet_distance']:.2f}, "

@@ -378,15 +378,13 @@ class Trainer:
 
     def judge_samples(self):
         """The MNIST judge's figures for ``eval_samples`` samples of the current generator."""
-        from .judge import judge_images, load_judge, reference_statistics
+        from .judge import judge_generator, load_judge, reference_statistics
         cfg = self.cfg
         if self.judge is None:  # loaded once per run, with the test digits' statistics
             self.judge = load_judge()
             self.judge_reference = reference_statistics(self.judge)
         noise = datalib.fixed_noise(cfg.seed + 1, cfg.eval_samples, cfg.noise_dim, cfg.noise_range)
-        requested = np.arange(cfg.eval_samples) % cfg.num_classes if cfg.conditional else None
-        images = self.gan.generate(noise, None if requested is None else requested.astype(np.float32))
-        return judge_images(self.judge, images, requested, self.judge_reference)
+        return judge_generator(self.judge, self.gan.generate, noise, cfg.num_classes, self.judge_reference)
 
     def write_log(self):
         """Rewrite log.jsonl from the epoch summaries, so a resumed run never repeats lines."""
