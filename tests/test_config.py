@@ -9,6 +9,7 @@ from CGAN.config import CGAN_OVERRIDES, cgan_config
 from conftest import ROOT, run_script
 from core.config import GANConfig, build_parser, config_from_args
 from core.errors import UserError
+from core.recipes import RECIPE_FIELDS, RECIPES
 
 
 def parse(argv, defaults=None):
@@ -17,9 +18,10 @@ def parse(argv, defaults=None):
 
 
 def test_seed_defaults():
-    cfg = GANConfig().validate()
-    assert (cfg.discriminator_type, cfg.batch_size, cfg.learning_rate, cfg.beta1, cfg.weight_decay) == \
-        ('lenet5', 64, 2e-4, 0.5, 0.0)
+    cfg = GANConfig(recipe='seed').validate()
+    assert (cfg.discriminator_type, cfg.batch_size, cfg.g_learning_rate, cfg.d_learning_rate, cfg.beta1,
+            cfg.weight_decay) == ('lenet5', 64, 2e-4, 2e-4, 0.5, 0.0)
+    assert (cfg.loss, cfg.ema_decay, cfg.spectral_norm, cfg.conditioning) == ('bce', 0.0, False, 'concat')
     assert (cfg.noise_dim, cfg.noise_range, cfg.image_size, cfg.leaky_slope, cfg.save_period) == \
         (100, [-1.0, 1.0], 64, 0.2, 5)
     assert cfg.context == 'auto' and cfg.if_save_params and cfg.if_drawing
@@ -42,8 +44,16 @@ def test_every_setting_is_an_option_and_explicit_ones_are_known():
     (['--image-size', '32'], '--image-size'),
     (['--batch-size', '0'], '--batch-size'),
     (['--epochs', '-1'], '--epochs'),
-    (['--learning-rate', '0'], '--learning-rate'),
-    (['--learning-rate', 'nan'], '--learning-rate'),
+    (['--g-learning-rate', '0'], '--g-learning-rate'),
+    (['--d-learning-rate', 'nan'], '--d-learning-rate'),
+    (['--recipe', 'magic'], '--recipe'),
+    (['--loss', 'wasserstein'], '--loss'),
+    (['--conditioning', 'film'], '--conditioning'),
+    (['--ema-decay', '1'], '--ema-decay'),
+    (['--ema-decay', '-0.1'], '--ema-decay'),
+    (['--mode-seeking', '-1'], '--mode-seeking'),
+    (['--mode-seeking', 'inf'], '--mode-seeking'),
+    (['--discriminator-type', 'conv28', '--image-size', '28', '--batch-size', '63', '--mode-seeking', '1'], '--batch-size'),
     (['--beta1', '1.5'], '--beta1'),
     (['--noise-range', '1', '-1'], '--noise-range'),
     (['--num-classes', '1'], '--num-classes'),
@@ -85,12 +95,12 @@ def test_config_round_trips_through_json(tmp_path):
 
 
 def test_cgan_defaults_differ_from_the_shared_ones_only_where_intended():
-    shared, cgan = GANConfig(), cgan_config().validate()
+    shared, cgan = GANConfig().validate(), cgan_config().validate()
     changed = {f.name for f in dataclasses.fields(GANConfig) if getattr(shared, f.name) != getattr(cgan, f.name)}
     assert changed == {'model_name', 'discriminator_type', 'num_classes', 'image_size', 'batch_size', 'epochs',
                        'lr_decay', 'lr_decay_every'}
     assert (cgan.image_size, cgan.batch_size, cgan.epochs, cgan.num_classes) == (28, 128, 30, 10)
-    assert (cgan.learning_rate, cgan.beta1, cgan.lr_decay, cgan.lr_decay_every) == (2e-4, 0.5, 0.95, 500)
+    assert (cgan.lr_decay, cgan.lr_decay_every) == (0.95, 500)
     assert (cgan.noise_dim, cgan.noise_range) == (100, [-1.0, 1.0])
     assert set(CGAN_OVERRIDES) == changed
 
@@ -112,3 +122,25 @@ def test_device_lists_are_read_in_order():
     assert cfg.validate().devices() == ['cpu(0)', 'cpu(1)']
     assert parse(['--context', 'gpu(1)'])[0].devices() == ['gpu(1)']
     assert parse([])[0].devices() == ['auto']
+
+
+def test_a_recipe_fills_the_settings_left_open_and_given_ones_win():
+    tuned, seed = GANConfig().validate(), GANConfig(recipe='seed').validate()
+    assert tuned.recipe == 'tuned' and seed.recipe == 'seed'
+    for name in RECIPE_FIELDS:
+        assert getattr(tuned, name) == RECIPES['tuned'][name]
+        assert getattr(seed, name) == RECIPES['seed'][name]
+    cfg, explicit = parse(['--recipe', 'seed', '--ema-decay', '0.5', '--loss', 'hinge', '--spectral-norm'])
+    cfg = cfg.validate()
+    assert (cfg.ema_decay, cfg.loss, cfg.spectral_norm, cfg.conditioning) == (0.5, 'hinge', True, 'concat')
+    assert explicit == {'recipe': 'seed', 'ema_decay': 0.5, 'loss': 'hinge', 'spectral_norm': True}
+    # The help names each recipe's value.
+    help_text = ' '.join(build_parser(GANConfig(), 'test').format_help().split())
+    assert "recipe: seed 'bce', tuned" in help_text
+
+
+def test_settings_saved_before_recipes_existed_resume_the_seed_way(tmp_path):
+    old = {k: v for k, v in GANConfig().to_dict().items() if k not in RECIPE_FIELDS + ('recipe',)}
+    (tmp_path / 'config.json').write_text(json.dumps(dict(old, learning_rate=1e-3)))
+    cfg = GANConfig.load(tmp_path / 'config.json').validate()
+    assert (cfg.recipe, cfg.g_learning_rate, cfg.d_learning_rate, cfg.conditioning) == ('seed', 1e-3, 1e-3, 'concat')

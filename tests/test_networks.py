@@ -2,17 +2,18 @@
 import mxnet as mx
 import numpy as np
 import pytest
-from mxnet import autograd
+from mxnet import autograd, init
+from mxnet.gluon import nn
 
 from core.networks import WEIGHT_INIT, batch_multiple, get_model, get_model_list, supported_image_sizes
-from core.networks.layers import MinibatchStddev, OutputConv2DTranspose
+from core.networks.layers import ClassPlaneConv2D, MinibatchStddev, OutputConv2DTranspose
 
 CASES = [(name, classes) for name in get_model_list() for classes in (0, 10)]
 
 
-def make_pair(name, num_classes, seed=3):
+def make_pair(name, num_classes, seed=3, **options):
     mx.random.seed(seed)
-    nets = [get_model(name, role, num_classes=num_classes) for role in ('generator', 'discriminator')]
+    nets = [get_model(name, role, num_classes=num_classes, **options) for role in ('generator', 'discriminator')]
     for net in nets:
         net.initialize(WEIGHT_INIT)
     return nets
@@ -45,16 +46,28 @@ def test_shapes(name, num_classes):
     assert discriminator(images, *cond).shape == (batch, 1)
 
 
+OPTIONS = {'seed': {}, 'spectral-norm': dict(spectral_norm=True), 'projection': dict(conditioning='projection'),
+           'acgan': dict(conditioning='acgan', spectral_norm=True)}
+
+
+def _flat(out):
+    return [o.asnumpy() for o in out] if isinstance(out, (list, tuple)) else [out.asnumpy()]
+
+
+@pytest.mark.parametrize('options', OPTIONS, ids=list(OPTIONS))
 @pytest.mark.parametrize('name,num_classes', CASES)
-def test_hybridized_equals_imperative(name, num_classes):
+def test_hybridized_equals_imperative(name, num_classes, options):
     """Inference and training-mode outputs agree before and after hybridize(static_alloc, static_shape)."""
-    generator, discriminator = make_pair(name, num_classes)
+    if options != 'seed' and name == 'deep_convolution':
+        pytest.skip('the options are checked on the two smaller architectures (deep_convolution is slow)')
+    generator, discriminator = make_pair(name, num_classes, **OPTIONS[options])
     noise, images, cond, _ = inputs(name, num_classes)
+    d_cond = () if options == 'acgan' else cond
 
     def outputs():
         with autograd.train_mode():
-            train = [generator(noise, *cond).asnumpy(), discriminator(images, *cond).asnumpy()]
-        return [generator(noise, *cond).asnumpy(), discriminator(images, *cond).asnumpy()] + train
+            train = [generator(noise, *cond).asnumpy()] + _flat(discriminator(images, *d_cond))
+        return [generator(noise, *cond).asnumpy()] + _flat(discriminator(images, *d_cond)) + train
 
     imperative = outputs()
     for net in (generator, discriminator):
@@ -124,3 +137,30 @@ def test_minibatch_stddev_matches_numpy_and_ignores_how_the_batch_is_split():
     # A batch of identical samples (a collapsed generator) gets a zero feature.
     same = layer(mx.nd.array(np.repeat(x[:1], 4, axis=0))).asnumpy()
     np.testing.assert_allclose(same[:, 3], 1e-4, rtol=1e-3)
+
+
+def test_class_plane_convolution_equals_one_convolution_over_the_joined_input():
+    """The seed's CGAN input (image + ten one-hot planes), convolved the cheap way: same outputs and gradients."""
+    mx.random.seed(0)
+    cheap, plain = ClassPlaneConv2D(8, 5, 2, 2, class_planes=10, prefix='c_'), nn.Conv2D(8, 5, 2, 2, prefix='c_')
+    image = mx.nd.random.uniform(-1, 1, (6, 1, 28, 28))
+    planes = mx.nd.broadcast_like(mx.nd.one_hot(mx.nd.array([0, 3, 9, 3, 1, 2]), 10).reshape((0, 0, 1, 1)), image,
+                                  lhs_axes=(2, 3), rhs_axes=(2, 3))
+    joined = mx.nd.concat(image, planes, dim=1)
+    for layer in (cheap, plain):
+        layer.initialize(init.Normal(0.1))
+        layer(joined)
+    plain.weight.set_data(cheap.weight.data())
+    plain.bias.set_data(cheap.bias.data())
+    cheap.hybridize(static_alloc=True, static_shape=True)
+    results = []
+    for layer in (cheap, plain):
+        joined.attach_grad()
+        with autograd.record():
+            out = layer(joined)
+            loss = (out * out).sum()
+        loss.backward()
+        results.append((out.asnumpy(), layer.weight.grad().asnumpy(), joined.grad[:, :1].asnumpy()))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert cheap.weight.shape == plain.weight.shape == (8, 11, 5, 5)  # the same parameters as the plain layer

@@ -9,7 +9,8 @@ from collections import namedtuple
 
 from .conv28 import Conv28Discriminator, Conv28Generator
 from .deep_convolution import DeepConvolutionDiscriminator, DeepConvolutionGenerator
-from .layers import WEIGHT_INIT, ConditionalDiscriminator, ConditionalGenerator
+from .conditioning import CONDITIONINGS, ConditionalGenerator, discriminator_takes_class, wrap_discriminator
+from .layers import WEIGHT_INIT, power_iteration, spectral_norm_layers
 from .lenet5 import LeNet5Discriminator, LeNet5Generator
 
 # batch_multiple: a device's share of a batch must be a multiple of it (the
@@ -45,28 +46,43 @@ def batch_multiple(name):
     return _lookup(name).batch_multiple
 
 
-def get_model(name, role, num_classes=0, channels=1, slope=0.2, eps=1e-5, prefix=None):
+def get_model(name, role, num_classes=0, channels=1, slope=0.2, eps=1e-5, prefix=None,
+              spectral_norm=False, conditioning='concat'):
     """Build the ``role`` ('generator' or 'discriminator') of architecture ``name``.
 
-    With ``num_classes > 0`` the network is wrapped to take the class as a
-    second input (see :class:`ConditionalGenerator`).
+    With ``num_classes > 0`` the network is wrapped to take the class
+    (:class:`ConditionalGenerator`; the discriminator as ``conditioning`` says,
+    core/networks/conditioning.py). ``spectral_norm`` normalises every weight
+    of the discriminator.
     """
     arch = _lookup(name)
+    inner_prefix = 'base_' if num_classes else prefix
     if role == 'generator':
-        net = arch.generator(channels=channels, eps=eps, prefix='base_' if num_classes else prefix)
+        net = arch.generator(channels=channels, eps=eps, prefix=inner_prefix)
         return ConditionalGenerator(net, num_classes, prefix=prefix) if num_classes else net
     if role == 'discriminator':
-        net = arch.discriminator(slope=slope, eps=eps, prefix='base_' if num_classes else prefix)
-        return ConditionalDiscriminator(net, num_classes, prefix=prefix) if num_classes else net
+        # The seed's conditioning joins class planes to the image: the first layer takes them the cheap way.
+        planes = num_classes if conditioning == 'concat' else 0
+        net = arch.discriminator(slope=slope, eps=eps, spectral_norm=spectral_norm, class_planes=planes,
+                                 prefix=inner_prefix)
+        if not num_classes:
+            return net
+        return wrap_discriminator(net, conditioning, num_classes, spectral_norm=spectral_norm, prefix=prefix)
     raise ValueError(f"role must be 'generator' or 'discriminator', not {role!r}")
+
+
+def model_for(cfg, role, channels=1):
+    """The uninitialised ``role`` network that config ``cfg`` describes."""
+    return get_model(cfg.discriminator_type, role, num_classes=cfg.num_classes, channels=channels,
+                     slope=cfg.leaky_slope, eps=cfg.bn_eps, prefix=f'{role[0]}_',
+                     spectral_norm=cfg.spectral_norm, conditioning=cfg.conditioning)
 
 
 def build_networks(cfg, ctx, channels=1):
     """The initialised (not yet hybridized) generator and discriminator for a config, on ``ctx`` (one or a list)."""
     nets = []
     for role in ('generator', 'discriminator'):
-        net = get_model(cfg.discriminator_type, role, num_classes=cfg.num_classes, channels=channels,
-                        slope=cfg.leaky_slope, eps=cfg.bn_eps, prefix=f'{role[0]}_')
+        net = model_for(cfg, role, channels)
         net.initialize(WEIGHT_INIT, ctx=ctx)
         nets.append(net)
     return tuple(nets)

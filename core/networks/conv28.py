@@ -1,10 +1,10 @@
 """The seed's CGAN networks for 28x28 images: two convolutions each way."""
 from mxnet.gluon import nn
 
-from .layers import OutputConv2DTranspose, conv_bn_leaky, deconv_bn_relu
+from .layers import Discriminator, OutputConv2DTranspose, conv_bn_leaky, dense, deconv_bn_relu
 
 
-class Conv28Discriminator(nn.HybridBlock):
+class Conv28Discriminator(Discriminator):
     """Convolutions of 128 and 256 5x5 filters (stride 2, BatchNorm on the second), then one logit.
 
     Parameters
@@ -13,19 +13,22 @@ class Conv28Discriminator(nn.HybridBlock):
         LeakyReLU slope.
     eps : float
         BatchNorm epsilon.
+    spectral_norm : bool
+        Spectrally normalise every weight (:class:`SNConv2D`, :class:`SNDense`).
+    class_planes : int
+        The input ends with this many one-hot class planes (the seed's CGAN
+        conditioning): the first convolution then takes them the cheap way.
     """
 
-    def __init__(self, slope=0.2, eps=1e-5, **kwargs):
+    def __init__(self, slope=0.2, eps=1e-5, spectral_norm=False, class_planes=0, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.features = nn.HybridSequential(prefix='')
             # Output: (128, 14, 14), then (256, 7, 7)
-            self.features.add(conv_bn_leaky(128, 5, 2, 2, slope, eps, batch_norm=False),
-                              conv_bn_leaky(256, 5, 2, 2, slope, eps))
-            self.output = nn.Dense(1)
-
-    def hybrid_forward(self, F, x):
-        return self.output(self.features(x))
+            self.features.add(conv_bn_leaky(128, 5, 2, 2, slope, eps, batch_norm=False, spectral_norm=spectral_norm,
+                                            class_planes=class_planes),
+                              conv_bn_leaky(256, 5, 2, 2, slope, eps, spectral_norm=spectral_norm))
+            self.output = dense(1, spectral_norm=spectral_norm)
 
 
 class Conv28Generator(nn.HybridBlock):

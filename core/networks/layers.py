@@ -1,4 +1,5 @@
 """Building blocks shared by every architecture."""
+import mxnet as mx
 from mxnet import init
 from mxnet.gluon import nn
 
@@ -67,10 +68,28 @@ class MinibatchStddev(nn.HybridBlock):
         return F.concat(x, std, dim=1)
 
 
-def conv_bn_leaky(channels, kernel_size, strides, padding, slope, eps, batch_norm=True):
-    """Conv2D [-> BatchNorm] -> LeakyReLU, as a HybridSequential."""
+class Discriminator(nn.HybridBlock):
+    """The shape every discriminator here shares: ``features_of(x)``, then one weighted layer ``output``.
+
+    Subclasses build ``features`` (and may override :meth:`features_of`) and
+    ``output``. The split is what the conditioning designs need: a projection
+    discriminator takes an inner product with the features, an auxiliary
+    classifier reads them (core/networks/conditioning.py).
+    """
+
+    def features_of(self, x):
+        return self.features(x)
+
+    def hybrid_forward(self, F, x):
+        return F.flatten(self.output(self.features_of(x)))  # (N, 1): one logit per image
+
+
+def conv_bn_leaky(channels, kernel_size, strides, padding, slope, eps, batch_norm=True, spectral_norm=False,
+                  class_planes=0):
+    """Conv2D [-> BatchNorm] -> LeakyReLU, as a HybridSequential (``class_planes``: see :func:`conv2d`)."""
     block = nn.HybridSequential(prefix='')
-    block.add(nn.Conv2D(channels, kernel_size, strides, padding, use_bias=not batch_norm))
+    block.add(conv2d(channels, kernel_size, strides, padding, use_bias=not batch_norm, spectral_norm=spectral_norm,
+                     class_planes=class_planes))
     if batch_norm:
         block.add(nn.BatchNorm(epsilon=eps))
     block.add(nn.LeakyReLU(slope))
@@ -87,43 +106,143 @@ def deconv_bn_relu(channels, kernel_size, strides, padding, eps, output_padding=
     return block
 
 
-class ConditionalGenerator(nn.HybridBlock):
-    """Wraps any generator of this package so that it draws a requested class.
+# --- Spectral normalization (Miyato et al., 2018) --------------------------------------
 
-    The class is one-hot encoded and joined to the noise, so the wrapped
-    network simply sees a longer noise vector.
+def _spectrally_normalized(F, weight, u, ndim):
+    """``weight`` divided by its largest singular value, estimated as ||W^T u||.
 
-    Inputs: noise (B, noise_dim) and class (B,) as numbers 0..num_classes-1.
+    ``u`` is the left singular vector that :func:`power_iteration` refines
+    outside the graph after every update; here it is a constant, so the
+    gradient that reaches W is the paper's (through sigma = u^T W v with u and
+    v held fixed). elemwise_div rather than a broadcast, so that shape
+    inference can run backwards from the layer to a weight whose input size is
+    not known yet (deferred initialisation).
+    """
+    sigma = F.norm(F.dot(u, F.reshape(weight, shape=(0, -1))))   # (1,)
+    return F.elemwise_div(weight, F.broadcast_like(F.reshape(sigma, shape=(1,) * ndim), weight))
+
+
+class _SpectralNorm:
+    """Mixin: a parameter ``u`` (no gradient) and the weight divided by its spectral norm.
+
+    The normalised weight is computed inside the graph, so a hybridized or
+    exported network computes it too; plain MXNet needs nothing of ours.
     """
 
-    def __init__(self, generator, num_classes, **kwargs):
-        super().__init__(**kwargs)
-        self._num_classes = num_classes
-        with self.name_scope():
-            self.generator = generator
-
-    def hybrid_forward(self, F, noise, label):
-        one_hot = F.one_hot(label, depth=self._num_classes)
-        joined = F.concat(noise, one_hot, dim=1)
-        return self.generator(joined)
+    def _add_u(self, out_units):
+        self.u = self.params.get('u', shape=(1, out_units), init=init.Normal(1.0), differentiable=False)
 
 
-class ConditionalDiscriminator(nn.HybridBlock):
-    """Wraps any discriminator of this package so that it judges (image, class) pairs.
+class SNConv2D(_SpectralNorm, nn.Conv2D):
+    """:class:`mxnet.gluon.nn.Conv2D` whose weight is spectrally normalised (same arguments)."""
 
-    The class becomes ``num_classes`` constant planes (one-hot) joined to the
-    image channels, so the wrapped network sees a deeper image.
+    def __init__(self, channels, *args, **kwargs):
+        super().__init__(channels, *args, **kwargs)
+        self._add_u(channels)
 
-    Inputs: image (B, C, H, W) and class (B,) as numbers 0..num_classes-1.
+    def _alias(self):
+        return 'conv'  # parameters named conv0_weight, ... as for a plain Conv2D
+
+    def hybrid_forward(self, F, x, weight, bias=None, u=None):
+        return super().hybrid_forward(F, x, _spectrally_normalized(F, weight, u, 4), bias)
+
+
+class SNDense(_SpectralNorm, nn.Dense):
+    """:class:`mxnet.gluon.nn.Dense` whose weight is spectrally normalised (same arguments)."""
+
+    def __init__(self, units, *args, **kwargs):
+        super().__init__(units, *args, **kwargs)
+        self._add_u(units)
+
+    def _alias(self):
+        return 'dense'
+
+    def hybrid_forward(self, F, x, weight, bias=None, u=None):
+        return super().hybrid_forward(F, x, _spectrally_normalized(F, weight, u, 2), bias)
+
+
+class ClassPlaneConv2D(nn.Conv2D):
+    """A Conv2D whose input ends with ``class_planes`` one-hot constant planes: the seed's CGAN input.
+
+    The planes add, for class k, the same map to every sample of that class:
+    the convolution of the one-hot planes of k. So this layer convolves only
+    the image channels, convolves the planes once per class (a batch of
+    ``class_planes``), and adds each sample's class map: the same maths as one
+    convolution over the joined input (a one-hot dot product picks a map
+    exactly), for about a tenth of the work when there are ten classes.
+    Parameters and their shapes are those of the plain layer over the joined input.
     """
 
-    def __init__(self, discriminator, num_classes, **kwargs):
-        super().__init__(**kwargs)
-        self._num_classes = num_classes
-        with self.name_scope():
-            self.discriminator = discriminator
+    def __init__(self, channels, *args, class_planes=10, **kwargs):
+        super().__init__(channels, *args, **kwargs)
+        self._planes = class_planes
 
-    def hybrid_forward(self, F, image, label):
-        planes = F.reshape(F.one_hot(label, depth=self._num_classes), (0, 0, 1, 1))
-        planes = F.broadcast_like(planes, image, lhs_axes=(2, 3), rhs_axes=(2, 3))
-        return self.discriminator(F.concat(image, planes, dim=1))
+    def _alias(self):
+        return 'conv'
+
+    def hybrid_forward(self, F, x, weight, bias=None):
+        k = self._planes
+        # The weight is only sliced below, which leaves its input size unknown
+        # to shape inference; adding zeros of the shape (channels, input
+        # channels, kernel) read off x states it, so it is still initialised
+        # when first used, in the order of the plain layer (the seed recipe's
+        # weights stay the same).
+        kernel = F.slice(x, begin=(0, 0, 0, 0), end=(1, None) + self._kwargs['kernel'])
+        weight = F.elemwise_add(weight, F.zeros_like(F.broadcast_axis(kernel, axis=0, size=self._channels)))
+        image = F.slice_axis(x, axis=1, begin=0, end=-k)
+        planes = F.slice_axis(x, axis=1, begin=-k, end=None)
+        out = super().hybrid_forward(F, image, F.slice_axis(weight, axis=1, begin=0, end=-k), bias)
+        # One sample per class: the identity's rows as planes of the input's size.
+        identity = F.broadcast_like(F.reshape(F.eye(k), shape=(k, k, 1, 1)), F.slice_axis(planes, axis=0, begin=0, end=1),
+                                    lhs_axes=(2, 3), rhs_axes=(2, 3))
+        class_maps = F.Convolution(identity, F.slice_axis(weight, axis=1, begin=-k, end=None), no_bias=True,
+                                   **{key: v for key, v in self._kwargs.items() if key != 'no_bias'})
+        # The class of each sample, read off its planes (pixel 0, 0), picks its map.
+        one_hot = F.reshape(F.slice(planes, begin=(None, None, 0, 0), end=(None, None, 1, 1)), shape=(0, -1))
+        offsets = F.dot(one_hot, F.reshape(class_maps, shape=(k, -1)))
+        return out + F.reshape_like(offsets, out)
+
+
+class SNClassPlaneConv2D(SNConv2D, ClassPlaneConv2D):
+    """:class:`ClassPlaneConv2D` with a spectrally normalised weight (normalised as one matrix)."""
+
+
+def conv2d(channels, kernel_size, strides=1, padding=0, use_bias=True, spectral_norm=False, class_planes=0):
+    """A Conv2D, spectrally normalised when asked.
+
+    ``class_planes > 0``: the input ends with that many one-hot class planes
+    (:class:`ClassPlaneConv2D`: the same maths for less work).
+    """
+    if class_planes:
+        layer = SNClassPlaneConv2D if spectral_norm else ClassPlaneConv2D
+        return layer(channels, kernel_size, strides, padding, use_bias=use_bias, class_planes=class_planes)
+    return (SNConv2D if spectral_norm else nn.Conv2D)(channels, kernel_size, strides, padding, use_bias=use_bias)
+
+
+def dense(units, use_bias=True, spectral_norm=False):
+    """A Dense layer, spectrally normalised when asked."""
+    return (SNDense if spectral_norm else nn.Dense)(units, use_bias=use_bias)
+
+
+def spectral_norm_layers(net):
+    """The spectrally normalised layers inside ``net``."""
+    found = []
+    net.apply(lambda block: found.append(block) if isinstance(block, _SpectralNorm) else None)
+    return found
+
+
+def power_iteration(net, steps=1):
+    """Refine every spectrally normalised layer's ``u`` from its current weight (outside the graph).
+
+    One step per update, as in the paper: v = W^T u / |W^T u|, u = W v / |W v|.
+    The weight is the same on every device, so ``u`` is computed once and set everywhere.
+    """
+    for layer in spectral_norm_layers(net):
+        ctx = layer.u.list_ctx()[0]
+        weight = layer.weight.data(ctx)
+        matrix = weight.reshape((weight.shape[0], -1))
+        u = layer.u.data(ctx)
+        for _ in range(steps):
+            v = mx.nd.L2Normalization(mx.nd.dot(u, matrix))
+            u = mx.nd.L2Normalization(mx.nd.dot(v, matrix, transpose_b=True))
+        layer.u.set_data(u)

@@ -1,10 +1,10 @@
 """LeNet-5 discriminator of seed 000 and the generator that mirrors it (64x64 images)."""
 from mxnet.gluon import nn
 
-from .layers import MinibatchStddev, OutputConv2DTranspose
+from .layers import Discriminator, MinibatchStddev, OutputConv2DTranspose, conv2d, dense
 
 
-class LeNet5Discriminator(nn.HybridBlock):
+class LeNet5Discriminator(Discriminator):
     """Three 5x5 convolutions with max pooling, then two dense layers; outputs one logit.
 
     One addition to seed 000's list: a minibatch standard-deviation feature
@@ -20,26 +20,34 @@ class LeNet5Discriminator(nn.HybridBlock):
     eps : float
         Unused (this network has no BatchNorm); accepted so every discriminator
         is built the same way.
+    spectral_norm : bool
+        Spectrally normalise every weight.
+    class_planes : int
+        The input ends with this many one-hot class planes (the seed's CGAN
+        conditioning): the first convolution then takes them the cheap way.
     """
 
     # Samples are compared in consecutive groups of this size; a device's
     # share of a batch must be a multiple of it.
     GROUP_SIZE = 32
 
-    def __init__(self, slope=0.2, eps=1e-5, **kwargs):
+    def __init__(self, slope=0.2, eps=1e-5, spectral_norm=False, class_planes=0, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.features = nn.HybridSequential(prefix='')
-            for channels in (32, 64, 128):
+            for i, channels in enumerate((32, 64, 128)):
                 # Output sizes for 64x64 inputs: (32, 30, 30), (64, 13, 13), (128, 4, 4)
-                self.features.add(nn.Conv2D(channels, 5), nn.LeakyReLU(slope),
+                self.features.add(conv2d(channels, 5, spectral_norm=spectral_norm, class_planes=0 if i else class_planes),
+                                  nn.LeakyReLU(slope),
                                   nn.MaxPool2D(pool_size=2, strides=2))
             self.features.add(MinibatchStddev(self.GROUP_SIZE))
-            self.classifier = nn.HybridSequential(prefix='')
-            self.classifier.add(nn.Flatten(), nn.Dense(1024), nn.LeakyReLU(slope), nn.Dense(1))
+            # Output: (1024,)
+            self.hidden = nn.HybridSequential(prefix='')
+            self.hidden.add(nn.Flatten(), dense(1024, spectral_norm=spectral_norm), nn.LeakyReLU(slope))
+            self.output = dense(1, spectral_norm=spectral_norm)
 
-    def hybrid_forward(self, F, x):
-        return self.classifier(self.features(x))
+    def features_of(self, x):
+        return self.hidden(self.features(x))
 
 
 class LeNet5Generator(nn.HybridBlock):

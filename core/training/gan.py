@@ -1,0 +1,238 @@
+"""One GAN: its two networks, their optimizers, and one training iteration (a D update, then a G update).
+
+How it learns is the config's recipe (core/recipes.py): the loss, the two
+learning rates, spectral normalisation, how a conditional discriminator sees
+the class, and the moving average of the generator that samples and exports use.
+"""
+import os
+
+import mxnet as mx
+import numpy as np
+from mxnet import autograd, gluon
+
+from .. import data as datalib
+from ..errors import UserError, short_reason
+from ..networks import build_networks, discriminator_takes_class, model_for, power_iteration
+from .average import MovingAverage
+from .losses import get_loss, mode_seeking_penalty
+
+
+def select_contexts(devices):
+    """The mxnet contexts for the config's ``devices()`` ('auto', or names such as 'gpu(1)')."""
+    gpus = mx.context.num_gpus()
+    if devices == ['auto']:
+        return [mx.gpu(0) if gpus else mx.cpu()]
+    contexts = []
+    for name in devices:
+        kind, index = name[:3], int(name[4:-1])
+        if kind == 'gpu' and index >= gpus:
+            raise UserError(f"--context {name}: this machine has {gpus} GPU(s) visible to mxnet "
+                            "(the CPU wheel sees none; install mxnet-cu112 for CUDA 11.2, or use --context cpu)")
+        contexts.append(mx.gpu(index) if kind == 'gpu' else mx.cpu(index))
+    return contexts
+
+
+class GAN:
+    """A generator, a discriminator, their optimizers, and one training step.
+
+    Conditioning is a parameter: with ``cfg.num_classes > 0`` the generator
+    takes the class as a second input and the discriminator sees it as
+    ``cfg.conditioning`` says; everything else stays the same.
+
+    With several contexts each batch is split across them (data parallel):
+    every device computes the gradients of its share, a kvstore sums them and
+    one optimizer step applies them, as one device would with the whole batch.
+    The one difference: BatchNorm normalises each share by its own statistics
+    (as mxnet's and gluon-cv's multi-GPU training does): mxnet 1.9.1's
+    SyncBatchNorm deadlocks on CPU contexts (measured; README, "Several
+    devices"), so it is not used.
+    """
+
+    def __init__(self, cfg, contexts):
+        self.cfg = cfg = cfg.resolved()
+        self.contexts = list(contexts) if isinstance(contexts, (list, tuple)) else [contexts]
+        self.ctx = self.contexts[0]  # where sampling and evaluation run
+        self.device_batch = cfg.batch_size // len(self.contexts)
+        mx.random.seed(cfg.seed)  # weight initialisation follows the run's seed
+        self.generator, self.discriminator = build_networks(cfg, self.contexts)
+        # static_shape on several devices makes mxnet 1.9.1 drop BatchNorm's
+        # running statistics (they stay at their initial values; measured), so
+        # it is used on one device only.
+        for net in (self.generator, self.discriminator):
+            net.hybridize(static_alloc=True, static_shape=len(self.contexts) == 1)
+        self.average = None
+        self.sampler = self.generator  # the network that samples, grids and exports use
+        if cfg.ema_decay > 0:
+            self.sampler = model_for(cfg, 'generator')
+            # Zeros, then a copy of the live weights (materialize): drawing random
+            # weights here would shift the discriminator's random initialisation.
+            self.sampler.initialize(mx.init.Zero(), ctx=self.ctx)
+            self.sampler.hybridize(static_alloc=True, static_shape=True)
+            self.average = MovingAverage(self.generator, self.sampler, cfg.ema_decay, self.ctx)
+        self.trainer_g = self._trainer(self.generator, cfg.g_learning_rate)
+        self.trainer_d = self._trainer(self.discriminator, cfg.d_learning_rate)
+        self.objective = get_loss(cfg.loss)
+        self.class_loss = gluon.loss.SoftmaxCrossEntropyLoss()
+        # AC-GAN: D sees the image alone and also predicts its class.
+        self.auxiliary_classifier = cfg.conditional and not discriminator_takes_class(cfg.conditioning)
+        self._real = [mx.nd.ones((self.device_batch, 1), ctx=c) for c in self.contexts]
+        self._fake = [mx.nd.zeros((self.device_batch, 1), ctx=c) for c in self.contexts]
+
+    def _trainer(self, net, learning_rate):
+        cfg = self.cfg
+        options = {'learning_rate': learning_rate, 'beta1': cfg.beta1, 'beta2': cfg.beta2, 'wd': cfg.weight_decay}
+        if cfg.lr_decay_every and cfg.lr_decay != 1:
+            options['lr_scheduler'] = mx.lr_scheduler.FactorScheduler(
+                step=cfg.lr_decay_every, factor=cfg.lr_decay, base_lr=learning_rate)
+        # One device needs no kvstore; several sum their gradients in one.
+        kvstore = 'device' if len(self.contexts) > 1 else None
+        return gluon.Trainer(net.collect_params(), 'adam', options, kvstore=kvstore)
+
+    def _split(self, array):
+        """A host array as one NDArray per context, split along the batch."""
+        return gluon.utils.split_and_load(array, self.contexts, even_split=True)
+
+    # --- One iteration ----------------------------------------------------------------
+    def _judge(self, images, d_conds):
+        """D's outputs per device: (logits, class logits or None)."""
+        outs = [self.discriminator(x, *c) for x, c in zip(images, d_conds)]
+        return [out if self.auxiliary_classifier else (out, None) for out in outs]
+
+    def update_discriminator(self, reals, fakes, d_conds, labels):
+        """(1) Update D: tell real images from generated ones. Returns per-device losses and D's logits.
+
+        Each argument holds one entry per device. All devices' work is queued
+        before any result is read, so the devices run at the same time.
+        """
+        with autograd.record():
+            outs_real = self._judge(reals, d_conds)
+            # detach: D's update needs G's images, not G's gradients.
+            outs_fake = self._judge([f.detach() for f in fakes], d_conds)
+            losses = [self.objective.discriminator(r, f, ones, zeros)
+                      for (r, _), (f, _), ones, zeros in zip(outs_real, outs_fake, self._real, self._fake)]
+            if self.auxiliary_classifier:
+                # AC-GAN: D also learns to name the class of real images. Not of
+                # generated ones, as the paper does: in 300-iteration trials that
+                # made the digits worse (README, "Training recipes").
+                losses = [loss + self.class_loss(rc, y) for loss, (_, rc), y in zip(losses, outs_real, labels)]
+        autograd.backward(losses)
+        self.trainer_d.step(self.cfg.batch_size)
+        if self.cfg.spectral_norm:
+            power_iteration(self.discriminator)  # u follows the weights it normalises
+        return losses, [r for r, _ in outs_real], [f for f, _ in outs_fake]
+
+    def update_generator(self, fakes, noises, d_conds, labels, iteration):
+        """(2) Update G: make D call its images real. Returns per-device losses.
+
+        ``fakes`` were recorded once for both updates: G has not changed since,
+        so they are the images a second forward pass would give (the seed's
+        code ran G twice). D has changed, so it is run again.
+        """
+        with autograd.record():
+            outs = self._judge(fakes, d_conds)
+            losses = [self.objective.generator(out, ones) for (out, _), ones in zip(outs, self._real)]
+            if self.auxiliary_classifier:  # AC-GAN: G wants its images read as the class it was asked for
+                losses = [loss + self.class_loss(classes, y) for loss, (_, classes), y in zip(losses, outs, labels)]
+            if self.cfg.mode_seeking:
+                # One term per device, broadcast to each of its samples: the
+                # trainer's step divides the sum by the batch size, so the term
+                # counts once, at its weight, beside the mean GAN loss.
+                losses = [loss + self.cfg.mode_seeking * mode_seeking_penalty(f, z)
+                          for loss, f, z in zip(losses, fakes, noises)]
+        autograd.backward(losses)
+        self.trainer_g.step(self.cfg.batch_size)
+        if self.average:
+            self.average.update(iteration)
+        return losses
+
+    def step(self, images, labels, noise, iteration=0):
+        """One D update then one G update; returns the iteration's figures as floats.
+
+        ``iteration`` counts the iterations done before this one (the moving
+        average's warm-up reads it).
+        """
+        reals = self._split(datalib.to_model_range(images)[:, None])
+        noises = self._split(noise)
+        if self.cfg.conditional:
+            classes = self._split(labels.astype(np.float32))
+            g_conds = [(c,) for c in classes]
+        else:
+            classes, g_conds = [None] * len(self.contexts), [()] * len(self.contexts)
+        # D and the class loss get their own copy of the classes: an array that
+        # G's recorded graph holds and that D's graphs use again fails in
+        # backward in hybridized mxnet 1.9.1 ("The any container is empty
+        # requested=...AGInfo").
+        if self.cfg.conditional:
+            classes = [c.copy() for c in classes]
+        d_conds = [()] * len(self.contexts) if self.auxiliary_classifier else \
+            [(c,) for c in classes] if self.cfg.conditional else g_conds
+        # G runs once, recorded, in training mode (BatchNorm on batch statistics):
+        # D's update reads its images, G's update backpropagates through them.
+        with autograd.record():
+            fakes = [self.generator(z, *c) for z, c in zip(noises, g_conds)]
+        losses_d, outs_real, outs_fake = self.update_discriminator(reals, fakes, d_conds, classes)
+        losses_g = self.update_generator(fakes, noises, d_conds, classes, iteration)
+        # Sums per device, added on the host: the figures are means over the whole batch.
+        sums = sum(mx.nd.stack(ld.sum(), lg.sum(), mx.nd.sigmoid(r).sum(), mx.nd.sigmoid(f).sum()).asnumpy()
+                   for ld, lg, r, f in zip(losses_d, losses_g, outs_real, outs_fake))
+        return dict(zip(('loss_D', 'loss_G', 'D_x', 'D_G_z'), map(float, sums / self.cfg.batch_size)))
+
+    # --- Sampling ------------------------------------------------------------------------
+    def materialize(self):
+        """Run every network once on zeros so that every parameter exists (before a checkpoint loads)."""
+        cfg = self.cfg
+        labels = np.zeros(self.device_batch, np.float32) if cfg.conditional else None
+        cond = () if labels is None else (mx.nd.array(labels, ctx=self.ctx),)
+        self.generator(mx.nd.zeros((self.device_batch, cfg.noise_dim), ctx=self.ctx), *cond).wait_to_read()
+        if self.average:
+            self.sampler(mx.nd.zeros((self.device_batch, cfg.noise_dim), ctx=self.ctx), *cond).wait_to_read()
+            self.average.copy_source()
+        images = self.generate(np.zeros((self.device_batch, cfg.noise_dim), np.float32), labels)
+        d_cond = () if self.auxiliary_classifier else cond
+        self.discriminator(mx.nd.array(images, ctx=self.ctx), *d_cond)
+        mx.nd.waitall()
+        if cfg.spectral_norm:
+            power_iteration(self.discriminator, steps=10)  # from a random u to a good estimate before training
+
+    def generate(self, noise, labels=None):
+        """Images (N, 1, H, W) in [-1, 1] from the sampling generator in inference mode, on the first context.
+
+        The sampling generator is the moving average when the recipe keeps one.
+        Batches have one device's training size, padded at the end: the graph
+        keeps its static shape.
+        """
+        batch = self.device_batch
+        out = []
+        for start in range(0, len(noise), batch):
+            chunk = noise[start:start + batch]
+            pad = batch - len(chunk)
+            z = np.concatenate([chunk, np.zeros((pad, chunk.shape[1]), np.float32)])
+            args = [mx.nd.array(z, ctx=self.ctx)]
+            if self.cfg.conditional:
+                args.append(mx.nd.array(np.concatenate([labels[start:start + batch], np.zeros(pad)]), ctx=self.ctx))
+            out.append(self.sampler(*args).asnumpy()[:len(chunk)])
+        return np.concatenate(out)
+
+    # --- Checkpoints ---------------------------------------------------------------
+    def _networks(self, folder):
+        """(file, network, contexts) of every network a checkpoint holds."""
+        found = [('generator', self.generator, self.contexts), ('discriminator', self.discriminator, self.contexts)]
+        if self.average:
+            found.append(('generator_average', self.sampler, [self.ctx]))
+        return [(os.path.join(folder, f'{name}.params'), net, contexts) for name, net, contexts in found]
+
+    def save(self, folder):
+        mx.nd.waitall()  # static_alloc graphs may still be writing BatchNorm statistics
+        for path, net, _ in self._networks(folder):
+            net.save_parameters(path)
+        self.trainer_g.save_states(os.path.join(folder, 'generator.states'))
+        self.trainer_d.save_states(os.path.join(folder, 'discriminator.states'))
+
+    def load(self, folder):
+        try:
+            for path, net, contexts in self._networks(folder):
+                net.load_parameters(path, ctx=contexts)
+            self.trainer_g.load_states(os.path.join(folder, 'generator.states'))
+            self.trainer_d.load_states(os.path.join(folder, 'discriminator.states'))
+        except Exception as e:
+            raise UserError(f"cannot load the checkpoint {folder}: {short_reason(e)}") from None

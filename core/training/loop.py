@@ -1,0 +1,254 @@
+"""The training loop: iterations over epochs, sample grids, checkpoints, resume, Ctrl-C and export."""
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import threading
+import time
+
+import numpy as np
+
+from .. import data as datalib
+from ..export import export_pair
+from ..fileio import atomic_folder, atomic_path, write_json
+from ..visualize import GridWindow, has_display, save_grid, save_loss_curve
+from .gan import GAN, select_contexts
+from .runs import EXPORT_ROOT, RUNS_ROOT, prepare_run
+
+log = logging.getLogger(__name__)
+
+
+# --- Progress reporting ------------------------------------------------------------------
+
+class Progress:
+    """Receives the loop's events. This default logs epoch summaries; scripts draw a progress bar."""
+
+    def epoch_start(self, epoch, epochs, done, total):
+        pass
+
+    def step(self, figures):
+        pass
+
+    def epoch_end(self, summary):
+        log.info("epoch %(epoch)d: loss_D %(loss_D).4f loss_G %(loss_G).4f D(x) %(D_x).3f "
+                 "D(G(z)) %(D_G_z).3f, %(seconds).1f s", summary)
+
+    def message(self, text):
+        log.info("%s", text)
+
+
+@contextlib.contextmanager
+def stop_request_on_sigint():
+    """Turn the first Ctrl-C into a request to stop after the current iteration.
+
+    Yields a threading.Event that is set on Ctrl-C. A second Ctrl-C stops at
+    once (KeyboardInterrupt); the checkpoints already written stay as they are.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum, frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+# --- The loop ------------------------------------------------------------------------------
+
+class TrainingState:
+    """Counters and history that a checkpoint stores beside the weights."""
+
+    def __init__(self, iteration=0, epoch=0, batch=0, history=None, epochs_done=None):
+        self.iteration = iteration      # iterations done in all
+        self.epoch = epoch              # the epoch in progress (0-based)
+        self.batch = batch              # batches of that epoch done
+        self.history = history or []    # per-iteration figures
+        self.epochs_done = epochs_done or []  # per-epoch summaries
+
+    def to_dict(self):
+        return dict(iteration=self.iteration, epoch=self.epoch, batch=self.batch,
+                    history=self.history, epochs_done=self.epochs_done)
+
+
+def _sample_inputs(cfg):
+    """Fixed noise (and classes) for the sample grids: 8x8 digits, or one row per class."""
+    if cfg.conditional:
+        per_class = 10
+        noise = np.tile(datalib.fixed_noise(cfg.seed, per_class, cfg.noise_dim, cfg.noise_range), (cfg.num_classes, 1))
+        labels = np.repeat(np.arange(cfg.num_classes), per_class).astype(np.float32)
+        return noise, labels, cfg.num_classes
+    return datalib.fixed_noise(cfg.seed, 64, cfg.noise_dim, cfg.noise_range), None, 8
+
+
+class Trainer:
+    """Runs the configured training in ``run``, reporting to ``progress``."""
+
+    def __init__(self, cfg, run, progress=None, dataset=None):
+        self.cfg = cfg
+        self.run = run
+        self.progress = progress or Progress()
+        self.dataset = dataset
+        self.contexts = select_contexts(cfg.devices())
+        self.gan = None
+        self.state = TrainingState()
+        self.window = None
+        self.judge = self.judge_reference = None
+
+    # Checkpoints ---------------------------------------------------------------
+    def save_checkpoint(self):
+        if not self.cfg.if_save_params:
+            return None
+        path = os.path.join(self.run.checkpoints, f'iter-{self.state.iteration:08d}')
+        if os.path.isdir(path):
+            return path  # this iteration is saved already
+        with atomic_folder(path) as tmp:
+            self.gan.save(tmp)
+            write_json(os.path.join(tmp, 'state.json'), self.state.to_dict())
+        for old in self.run.checkpoint_list()[:-self.cfg.keep_checkpoints]:
+            shutil.rmtree(old)
+        return path
+
+    def load_checkpoint(self, path):
+        self.gan.load(path)
+        with open(os.path.join(path, 'state.json')) as f:
+            self.state = TrainingState(**json.load(f))
+
+    # Outputs ----------------------------------------------------------------------
+    def write_samples(self):
+        noise, labels, rows = self.sample_inputs
+        images = self.gan.generate(noise, labels)
+        path = os.path.join(self.run.samples, f'iter-{self.state.iteration:08d}.png')
+        save_grid(path, images, rows)
+        if self.cfg.if_drawing and has_display():
+            self.window = self.window or GridWindow()
+            self.window.show(path, f'{self.cfg.name}, iteration {self.state.iteration}')
+        return path
+
+    def judge_samples(self):
+        """The MNIST judge's figures for ``eval_samples`` samples of the current generator."""
+        from ..judge import judge_generator, load_judge, reference_statistics
+        cfg = self.cfg
+        if self.judge is None:  # loaded once per run, with the test digits' statistics
+            self.judge = load_judge()
+            self.judge_reference = reference_statistics(self.judge)
+        noise = datalib.fixed_noise(cfg.seed + 1, cfg.eval_samples, cfg.noise_dim, cfg.noise_range)
+        return judge_generator(self.judge, self.gan.generate, noise, cfg.num_classes, self.judge_reference)
+
+    def write_log(self):
+        """Rewrite log.jsonl from the epoch summaries, so a resumed run never repeats lines."""
+        with atomic_path(self.run.log) as tmp, open(tmp, 'w') as f:
+            for summary in self.state.epochs_done:
+                f.write(json.dumps(summary) + '\n')
+
+    def export(self):
+        paths = []
+        for folder in self.run.export_dirs:
+            paths += export_pair(self.gan.sampler, self.gan.discriminator, folder, self.cfg,
+                                 epoch=len(self.state.epochs_done), iteration=self.state.iteration)
+        return paths
+
+    # The loop ----------------------------------------------------------------------
+    def setup(self, checkpoint=None):
+        cfg = self.cfg
+        if self.dataset is None:
+            self.dataset = datalib.prepare_dataset(cfg)
+        os.makedirs(self.run.folder, exist_ok=True)
+        cfg.save(self.run.config)
+        self.gan = GAN(cfg, self.contexts)
+        self.sample_inputs = _sample_inputs(cfg)
+        self.gan.materialize()
+        if checkpoint:
+            self.load_checkpoint(checkpoint)
+            self.progress.message(f"resumed from {checkpoint} (iteration {self.state.iteration})")
+
+    def finished(self):
+        cfg = self.cfg
+        return self.state.epoch >= cfg.epochs or (cfg.max_iters and self.state.iteration >= cfg.max_iters)
+
+    def train(self, stop=None):
+        """Train until the configured end or until ``stop`` is set; returns 'finished' or 'stopped'."""
+        cfg, state = self.cfg, self.state
+        stop = stop or threading.Event()
+        n = len(self.dataset)
+        per_epoch = datalib.batches_per_epoch(n, cfg.batch_size)
+        while not self.finished():
+            order = datalib.epoch_order(cfg.seed, state.epoch, n)
+            self.progress.epoch_start(state.epoch, cfg.epochs, state.batch, per_epoch)
+            started, first_batch = time.perf_counter(), state.batch
+            while state.batch < per_epoch and not self.finished():
+                if stop.is_set():
+                    return 'stopped'
+                index = order[state.batch * cfg.batch_size:(state.batch + 1) * cfg.batch_size]
+                noise = datalib.iteration_noise(cfg.seed, state.iteration, cfg.batch_size,
+                                                cfg.noise_dim, cfg.noise_range)
+                figures = self.gan.step(self.dataset.images[index], self.dataset.labels[index], noise,
+                                        state.iteration)
+                state.iteration += 1
+                state.batch += 1
+                state.history.append(dict(figures, iteration=state.iteration))
+                self.progress.step(figures)
+                if state.iteration % cfg.draw_iter_num == 0:
+                    self.write_samples()
+            if state.batch < per_epoch:
+                break  # --max-iters ended the run inside this epoch
+            self._end_epoch(time.perf_counter() - started, state.batch - first_batch)
+        return 'finished'
+
+    def _end_epoch(self, seconds, batches):
+        """Summarise the epoch (``batches`` of it ran in ``seconds`` in this process), log, checkpoint."""
+        cfg, state = self.cfg, self.state
+        recent = state.history[-state.batch:]  # the whole epoch, including before a resume
+        summary = {key: float(np.mean([h[key] for h in recent])) for key in ('loss_D', 'loss_G', 'D_x', 'D_G_z')}
+        summary.update(epoch=state.epoch + 1, iteration=state.iteration, seconds=round(seconds, 2),
+                       images_per_second=round(batches * cfg.batch_size / max(seconds, 1e-9), 2))
+        if cfg.evaluate:
+            summary['quality'] = self.judge_samples()
+        state.epochs_done.append(summary)
+        state.epoch += 1
+        state.batch = 0
+        self.progress.epoch_end(summary)
+        self.write_log()
+        if state.epoch % cfg.save_period == 0:
+            self.save_checkpoint()
+
+    def finish(self):
+        """What the end of a run writes: last samples, checkpoint, loss curve, exports."""
+        outputs = {'samples': self.write_samples()}
+        checkpoint = self.save_checkpoint()
+        if checkpoint:
+            outputs['checkpoint'] = checkpoint
+        self.write_log()
+        if self.state.history:
+            outputs['loss_curve'] = save_loss_curve(self.run.loss_curve, self.state.history,
+                                                    f'{self.cfg.name}: losses per iteration')
+        outputs['exports'] = self.export()
+        return outputs
+
+
+def run_training(cfg, explicit, resume=False, progress=None, runs_root=RUNS_ROOT, export_root=EXPORT_ROOT,
+                 dataset=None):
+    """Everything ``train.py`` does: prepare the run, train, and write the results.
+
+    Returns (status, run, outputs): status 'finished' or 'stopped' (Ctrl-C:
+    a checkpoint was written and ``--resume`` continues).
+    """
+    cfg, run, checkpoint = prepare_run(cfg, explicit, resume, runs_root, export_root)
+    trainer = Trainer(cfg, run, progress, dataset)
+    trainer.setup(checkpoint)
+    with stop_request_on_sigint() as stop:
+        status = trainer.train(stop)
+    if status == 'stopped':
+        path = trainer.save_checkpoint()
+        trainer.write_log()
+        return status, run, {'checkpoint': path} if path else {}
+    return status, run, trainer.finish()
