@@ -11,6 +11,7 @@ The peer runs in its own virtual environment (bench/.venv-torch, made on first u
 `pip install torch==2.13.0`), since gluoncv refuses to import beside torch >= 2.
 """
 import argparse
+import dataclasses
 import datetime
 import json
 import os
@@ -82,8 +83,9 @@ def forward_flops(net, *inputs):
 def iteration_flops(gan, cfg):
     """FLOPs of one D+G iteration per image: a backward pass costs about two forward passes.
 
-    D step: G forward (1x), D forward+backward on the real and the fake batch (2 x 3x).
-    G step: G forward+backward (3x), D forward+backward (3x).
+    G forward+backward once (3x): its images serve both updates.
+    D step: D forward+backward on the real and the fake batch (2 x 3x). G step: D forward+backward (3x).
+    The seed's arithmetic: the class planes' convolution counts in full, as the PyTorch peer computes it.
     """
     # Counts are per sample; lenet5's D takes groups of 32, and a batch of 1 leaves oneDNN deconvolution
     # weights in a layout that later batches reject (mxnet 1.9.1).
@@ -92,8 +94,8 @@ def iteration_flops(gan, cfg):
     cond = (mx.nd.zeros(batch),) if cfg.conditional else ()
     images = gan.generator(noise, *cond)
     g_flops = forward_flops(gan.generator, noise, *cond)
-    d_flops = forward_flops(gan.discriminator, images, *cond)
-    return 4 * g_flops + 9 * d_flops
+    d_flops = forward_flops(gan.discriminator, images, *([] if gan.auxiliary_classifier else cond))
+    return 3 * g_flops + 9 * d_flops
 
 
 def random_batch(cfg):
@@ -107,17 +109,17 @@ def random_batch(cfg):
 
 def time_training(gan, cfg, iterations, warmup):
     images, labels, noise = random_batch(cfg)
-    for _ in range(warmup):
-        gan.step(images, labels, noise)
+    for i in range(warmup):
+        gan.step(images, labels, noise, i)
     start = time.perf_counter()
-    for _ in range(iterations):
-        gan.step(images, labels, noise)  # each step ends in a host copy of its figures: synchronous
+    for i in range(iterations):
+        gan.step(images, labels, noise, warmup + i)  # each step ends in a host copy of its figures: synchronous
     return cfg.batch_size * iterations / (time.perf_counter() - start)
 
 
 def time_sampling(gan, cfg, batch=256, rounds=5):
     with tempfile.TemporaryDirectory() as folder:
-        export_pair(gan.generator, gan.discriminator, folder, cfg, epoch=0, iteration=0)
+        export_pair(gan.sampler, gan.discriminator, folder, cfg, epoch=0, iteration=0)
         generator = ExportedGenerator(find_generator(folder, cfg.name))
         noise = generator.noise(batch, 0)
         labels = np.arange(batch) % 10 if cfg.conditional else None
@@ -128,8 +130,8 @@ def time_sampling(gan, cfg, batch=256, rounds=5):
         return batch * rounds / (time.perf_counter() - start)
 
 
-def measure_ours(name, iterations, warmup):
-    cfg = MODELS[name]().validate()
+def measure_ours(name, recipe, iterations, warmup):
+    cfg = dataclasses.replace(MODELS[name](), recipe=recipe).validate()
     gan = GAN(cfg, mx.cpu())
     gan.materialize()
     flops = iteration_flops(gan, cfg)
@@ -144,10 +146,10 @@ def measure_ours(name, iterations, warmup):
             'sampling': sampling}
 
 
-def measure_ours_isolated(name, iterations, warmup):
+def measure_ours_isolated(name, recipe, iterations, warmup):
     """measure_ours in a fresh process: measured in one process after another model, the CGAN's speed
     varied from 127 to 161 images/s here (memory and oneDNN caches left by the model before)."""
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--ours-only', name,
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), '--ours-only', name, recipe,
                           '--iterations', str(iterations), '--warmup', str(warmup)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -185,10 +187,10 @@ def main(argv=None):
     parser.add_argument('--iterations', type=int, default=8, help='timed iterations per measurement')
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--out', default=os.path.join(ROOT, 'bench', 'RESULTS.md'))
-    parser.add_argument('--ours-only', choices=list(MODELS), help=argparse.SUPPRESS)  # one model, as JSON
+    parser.add_argument('--ours-only', nargs=2, help=argparse.SUPPRESS)  # one model and recipe, as JSON
     args = parser.parse_args(argv)
     if args.ours_only:
-        print(json.dumps(measure_ours(args.ours_only, args.iterations, args.warmup)))
+        print(json.dumps(measure_ours(*args.ours_only, args.iterations, args.warmup)))
         return 0
 
     peak = sgemm_peak()
@@ -199,19 +201,22 @@ def main(argv=None):
               f"float32 peak (4096^2 sgemm, mxnet): {peak:.0f} GFLOP/s"]
     rows = []
     for name in args.models:
-        ours = measure_ours_isolated(name, args.iterations, args.warmup)
+        ours = measure_ours_isolated(name, 'seed', args.iterations, args.warmup)
+        tuned = measure_ours_isolated(name, 'tuned', args.iterations, args.warmup)
         peer = measure_peer(name, ours['batch'], args.iterations, args.warmup)
         share = ours['hybrid'] * ours['flops_per_image'] / 1e9 / peak
-        rows.append(f"| {name} | {ours['batch']} | {ours['flops_per_image'] / 1e9:.2f} | {ours['hybrid']:.1f} | "
-                    f"{ours['imperative']:.1f} | {peer['train_images_per_s']:.1f} | "
+        rows.append(f"| {name} | {ours['batch']} | {ours['flops_per_image'] / 1e9:.2f} | {tuned['hybrid']:.1f} | "
+                    f"{ours['hybrid']:.1f} | {ours['imperative']:.1f} | {peer['train_images_per_s']:.1f} | "
+                    f"{tuned['hybrid'] / peer['train_images_per_s']:.2f} | "
                     f"{ours['hybrid'] / peer['train_images_per_s']:.2f} | {share:.0%} | {ours['sampling']:.0f} | "
                     f"{peer['sample_images_per_s']:.0f} | {ours['sampling'] / peer['sample_images_per_s']:.2f} |")
         header_peer = f"Peer: PyTorch {peer['torch']} eager, CPU, {peer['threads']} threads"
         print(rows[-1], flush=True)
-    table = ["| model | batch | GFLOP per image per iteration | ours hybridized img/s | ours imperative img/s | "
-             "PyTorch img/s | ratio (hybridized / PyTorch) | share of peak | ours sampling img/s | "
+    table = ["| model | batch | GFLOP per image per iteration (seed maths) | ours, tuned recipe img/s | "
+             "ours, seed recipe img/s | ours, seed recipe, imperative img/s | PyTorch (seed recipe) img/s | "
+             "ratio tuned / PyTorch | ratio seed / PyTorch | share of peak (seed) | ours sampling img/s | "
              "PyTorch sampling img/s | sampling ratio |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"] + rows
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"] + rows
     text = "# Throughput\n\n" + "\n".join(f"- {line}" for line in header + [header_peer]) + "\n\n" + \
            "\n".join(table) + "\n\nCommand: `python3 bench/throughput.py " + " ".join(argv or sys.argv[1:]) + "`\n"
     print(text)

@@ -149,31 +149,48 @@ def measure(name, batch, iterations, warmup):
     return {'train_images_per_s': train, 'sample_images_per_s': sampling}
 
 
-def train_epoch(name, batch, data_file, samples_file, count=10000):
-    """One epoch on the given uint8 images, then ``count`` samples saved for the caller's judge."""
+def _samples(g, conditional, count=10000):
+    """``count`` samples in eval mode (BatchNorm on running statistics, as ours), classes in turn, as uint8."""
     import numpy as np
-    g, d, _, conditional, step = gan_step(name, batch)
-    schedulers = [torch.optim.lr_scheduler.StepLR(o, 500, 0.95) for o in step.optimizers] if conditional else []
-    data = np.load(data_file)
-    images = torch.from_numpy(data['images'])
-    labels = torch.from_numpy(data['labels'])
-    order = torch.randperm(len(labels))
-    g.train(), d.train()
-    start = time.perf_counter()
-    for i in range(len(labels) // batch):
-        index = order[i * batch:(i + 1) * batch]
-        step((images[index].float() * (2 / 255) - 1)[:, None], (labels[index],) if conditional else ())
-        for scheduler in schedulers:
-            scheduler.step()
-    seconds = time.perf_counter() - start
     g.eval()
     with torch.no_grad():
         z = torch.rand(count, 100) * 2 - 1
         requested = torch.arange(count) % 10
         out = torch.cat([g(z[i:i + 500], *((requested[i:i + 500],) if conditional else ()))
                          for i in range(0, count, 500)])
-    np.save(samples_file, out.numpy())
-    return {'epoch_seconds': seconds}
+    g.train()
+    return np.rint((out.numpy() + 1) * 127.5).clip(0, 255).astype(np.uint8)
+
+
+def train_curve(name, batch, data_file, out_dir, epochs, points_per_epoch):
+    """Train ``epochs`` epochs, the seed's way; at ``points_per_epoch`` even points of each epoch save
+    10,000 samples and the training seconds so far (sampling time excluded) to ``out_dir/point-NN.npz``."""
+    import os
+    import numpy as np
+    g, d, _, conditional, step = gan_step(name, batch)
+    schedulers = [torch.optim.lr_scheduler.StepLR(o, 500, 0.95) for o in step.optimizers] if conditional else []
+    data = np.load(data_file)
+    images = torch.from_numpy(data['images'])
+    labels = torch.from_numpy(data['labels'])
+    per_epoch = len(labels) // batch
+    marks = {round(per_epoch * k / points_per_epoch) for k in range(1, points_per_epoch + 1)}
+    g.train(), d.train()
+    seconds, point, iteration = 0.0, 0, 0
+    for epoch in range(epochs):
+        order = torch.randperm(len(labels))
+        for i in range(per_epoch):
+            start = time.perf_counter()
+            index = order[i * batch:(i + 1) * batch]
+            step((images[index].float() * (2 / 255) - 1)[:, None], (labels[index],) if conditional else ())
+            for scheduler in schedulers:
+                scheduler.step()
+            seconds += time.perf_counter() - start
+            iteration += 1
+            if i + 1 in marks:
+                point += 1
+                np.savez(os.path.join(out_dir, f'point-{point:02d}.npz'), samples=_samples(g, conditional),
+                         seconds=seconds, iteration=iteration)
+    return {'seconds': seconds, 'iterations': iteration, 'points': point}
 
 
 def main():
@@ -182,12 +199,14 @@ def main():
     parser.add_argument('--batch', type=int, required=True)
     parser.add_argument('--iterations', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--train-epoch', nargs=2, metavar=('DATA_NPZ', 'SAMPLES_NPY'),
-                        help='train one epoch on DATA_NPZ and save 10,000 samples to SAMPLES_NPY')
+    parser.add_argument('--train-curve', nargs=2, metavar=('DATA_NPZ', 'OUT_DIR'),
+                        help='train on DATA_NPZ, saving 10,000 samples at --points even points of each epoch')
+    parser.add_argument('--epochs', type=int, default=2)
+    parser.add_argument('--points', type=int, default=4, help='sample points per epoch')
     args = parser.parse_args()
     torch.manual_seed(0)
-    if args.train_epoch:
-        result = train_epoch(args.model, args.batch, *args.train_epoch)
+    if args.train_curve:
+        result = train_curve(args.model, args.batch, *args.train_curve, args.epochs, args.points)
     else:
         result = measure(args.model, args.batch, args.iterations, args.warmup)
     result.update(torch=torch.__version__, threads=torch.get_num_threads())
