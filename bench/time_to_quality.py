@@ -156,8 +156,8 @@ def main(argv=None):
     text = [f"\n## Time to quality, curves ({datetime.date.today().isoformat()})\n",
             f"- Machine: {machine()}",
             f"- Command: `python3 bench/time_to_quality.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
-            "- Each trainer is judged on 10,000 samples at the same training seconds (the PyTorch peer's quarter "
-            "epochs); FID is the MNIST judge's Frechet distance (real digits: 1.06).\n"]
+            f"- Each trainer is judged on 10,000 samples at the same training seconds (the PyTorch peer's "
+            f"{args.points} points per epoch); FID is the MNIST judge's Frechet distance (real digits: 1.06).\n"]
     for name in args.models:
         curves = measure(name, args.epochs, args.points, judge, reference)
         cfg = MODELS[name]()

@@ -8,6 +8,8 @@ its KEY=VALUE settings (config fields, as on the command line but with underscor
 iterations the sampling generator draws ``--samples`` samples, judged by the MNIST judge (the same noise for
 every variant). Prints one row per judgement and appends them to bench/trials.jsonl. Run one trial at a
 time: two trainings at once on a 2-core machine measure each other.
+
+    python3 bench/trials.py --table      # every recorded trial as a Markdown table
 """
 import argparse
 import dataclasses
@@ -78,7 +80,35 @@ def run_variant(name, changes, model, iterations, every, count, judge, reference
         return rows
 
 
+def describe(row):
+    """A trial's settings as a short text: what it changes from the seed recipe, and any temporary lever."""
+    changes = {k: v for k, v in row['changes'].items() if (k, v) != ('recipe', 'seed')}
+    text = ', '.join(f'{k} {v}' for k, v in changes.items()) or 'the seed recipe'
+    return text + (f'; {row["lever"]}' if 'lever' in row else '')
+
+
+def summary_table(path):
+    """A Markdown table of every trial in ``path``: FID at each judged iteration, the last point's other figures."""
+    trials = {}
+    for line in open(path):
+        row = json.loads(line)
+        trials.setdefault((row['model'], row['variant']), {})[row['iteration']] = row  # a rerun replaces
+    lines = ['| model | trial | settings | FID at 100, 200, ... iterations | last: score, evenness, '
+             'cond. accuracy | train s |', '|---|---|---|---|---|---|']
+    for (model, variant), points in sorted(trials.items(), key=lambda item: item[0][0]):
+        last = points[max(points)]
+        fids = ', '.join(f"{points[i]['frechet_distance']:.0f}" for i in sorted(points))
+        accuracy = last['conditional_accuracy']
+        lines.append(f"| {model} | {variant} | {describe(last)} | {fids} | {last['classifier_score']:.2f}, "
+                     f"{last['class_evenness']:.2f}, {'-' if accuracy is None else f'{accuracy:.2f}'} | "
+                     f"{last['train_seconds']:.0f} |")
+    return '\n'.join(lines)
+
+
 def main(argv=None):
+    if argv is None and sys.argv[1:2] == ['--table'] or argv and argv[:1] == ['--table']:
+        print(summary_table(os.path.join(ROOT, 'bench', 'trials.jsonl')))
+        return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--model', default='cgan', choices=list(MODELS))
     parser.add_argument('--iterations', type=int, default=300)
