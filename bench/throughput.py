@@ -45,6 +45,21 @@ MODELS = {
 }
 
 
+def measuring_trainer(cfg, folder, progress=None, dataset=None, **changes):
+    """A set-up Trainer for benchmarks: it only trains (no grids, windows, checkpoints or judging of its own).
+
+    Its run lives in ``folder``; ``changes`` (config fields) are applied last.
+    The caller sets ``max_iters`` or stops it through ``progress``.
+    """
+    from core.training import Trainer, prepare_run
+    cfg = dataclasses.replace(cfg, epochs=1000, if_drawing=False, draw_iter_num=10 ** 9, if_save_params=False,
+                              evaluate=False, output_dir=folder, **changes)
+    cfg, run, _ = prepare_run(cfg, {}, resume=False)
+    trainer = Trainer(cfg, run, progress, dataset=dataset)
+    trainer.setup()
+    return trainer
+
+
 def sgemm_peak(size=4096, repeats=5):
     """float32 GFLOP/s of mxnet's dot on two size x size matrices (the best of ``repeats``)."""
     a, b = mx.nd.random.uniform(shape=(size, size)), mx.nd.random.uniform(shape=(size, size))

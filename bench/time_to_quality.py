@@ -28,10 +28,10 @@ sys.path.insert(0, os.path.join(ROOT, 'bench'))
 
 import numpy as np  # noqa: E402
 
-from throughput import MODELS, machine, peer_python  # noqa: E402
+from throughput import MODELS, machine, measuring_trainer, peer_python  # noqa: E402
 from core import data as datalib  # noqa: E402
 from core.judge import classes_in_turn, judge_generator, judge_images, load_judge, reference_statistics  # noqa: E402
-from core.training import Progress, Trainer, prepare_run  # noqa: E402
+from core.training import Progress  # noqa: E402
 
 SAMPLES = 10000
 
@@ -70,13 +70,10 @@ class _Clock(Progress):
 
 def our_curve(cfg, folder, times, judge, reference):
     """[(seconds, iteration, figures)] of our trainer, judged when its training seconds pass each of ``times``."""
-    cfg = dataclasses.replace(cfg, epochs=1000, if_drawing=False, draw_iter_num=10 ** 9, if_save_params=False,
-                              evaluate=False, output_dir=os.path.join(folder, f'run-{cfg.recipe}'))
-    cfg, run, _ = prepare_run(cfg, {}, resume=False)
     stop = threading.Event()
     clock = _Clock(stop)
-    trainer = Trainer(cfg, run, clock)
-    trainer.setup()
+    trainer = measuring_trainer(cfg, os.path.join(folder, f'run-{cfg.recipe}'), clock)
+    cfg = trainer.cfg
     noise = datalib.fixed_noise(cfg.seed + 1, SAMPLES, cfg.noise_dim, cfg.noise_range)
     curve = []
     for deadline in times:

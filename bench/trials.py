@@ -24,11 +24,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'bench'))
 
-from throughput import MODELS  # noqa: E402
+from throughput import MODELS, measuring_trainer  # noqa: E402
 from core import data as datalib  # noqa: E402
 from core.config import GANConfig  # noqa: E402
 from core.judge import judge_generator, load_judge, reference_statistics  # noqa: E402
-from core.training import Trainer, prepare_run  # noqa: E402
 
 FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(GANConfig)}
 
@@ -49,12 +48,8 @@ def parse_value(key, text):
 
 def run_variant(name, changes, model, iterations, every, count, judge, reference, dataset):
     with tempfile.TemporaryDirectory() as folder:
-        base = MODELS[model]()
-        cfg = dataclasses.replace(base, epochs=1000, if_drawing=False, draw_iter_num=10 ** 9,
-                                  if_save_params=False, output_dir=os.path.join(folder, 'run'), **changes)
-        cfg, run, _ = prepare_run(cfg, {}, resume=False)
-        trainer = Trainer(cfg, run, dataset=dataset)
-        trainer.setup()
+        trainer = measuring_trainer(MODELS[model](), os.path.join(folder, 'run'), dataset=dataset, **changes)
+        cfg = trainer.cfg
         noise = datalib.fixed_noise(cfg.seed + 1, count, cfg.noise_dim, cfg.noise_range)
         trained = 0.0
         rows = []

@@ -123,42 +123,39 @@ def _spectrally_normalized(F, weight, u, ndim):
 
 
 class _SpectralNorm:
-    """Mixin: a parameter ``u`` (no gradient) and the weight divided by its spectral norm.
+    """Mixin for a Gluon layer: a parameter ``u`` (no gradient) and the weight divided by its spectral norm.
 
     The normalised weight is computed inside the graph, so a hybridized or
     exported network computes it too; plain MXNet needs nothing of ours.
+    Subclasses name the weight's dimensions (``_WEIGHT_NDIM``).
     """
 
-    def _add_u(self, out_units):
-        self.u = self.params.get('u', shape=(1, out_units), init=init.Normal(1.0), differentiable=False)
+    _WEIGHT_NDIM = None
+
+    def __init__(self, units, *args, **kwargs):
+        super().__init__(units, *args, **kwargs)
+        self.u = self.params.get('u', shape=(1, units), init=init.Normal(1.0), differentiable=False)
+
+    def hybrid_forward(self, F, x, weight, bias=None, u=None):
+        return super().hybrid_forward(F, x, _spectrally_normalized(F, weight, u, self._WEIGHT_NDIM), bias)
 
 
 class SNConv2D(_SpectralNorm, nn.Conv2D):
     """:class:`mxnet.gluon.nn.Conv2D` whose weight is spectrally normalised (same arguments)."""
 
-    def __init__(self, channels, *args, **kwargs):
-        super().__init__(channels, *args, **kwargs)
-        self._add_u(channels)
+    _WEIGHT_NDIM = 4
 
     def _alias(self):
         return 'conv'  # parameters named conv0_weight, ... as for a plain Conv2D
-
-    def hybrid_forward(self, F, x, weight, bias=None, u=None):
-        return super().hybrid_forward(F, x, _spectrally_normalized(F, weight, u, 4), bias)
 
 
 class SNDense(_SpectralNorm, nn.Dense):
     """:class:`mxnet.gluon.nn.Dense` whose weight is spectrally normalised (same arguments)."""
 
-    def __init__(self, units, *args, **kwargs):
-        super().__init__(units, *args, **kwargs)
-        self._add_u(units)
+    _WEIGHT_NDIM = 2
 
     def _alias(self):
         return 'dense'
-
-    def hybrid_forward(self, F, x, weight, bias=None, u=None):
-        return super().hybrid_forward(F, x, _spectrally_normalized(F, weight, u, 2), bias)
 
 
 class ClassPlaneConv2D(nn.Conv2D):
