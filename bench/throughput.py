@@ -32,7 +32,7 @@ from mxnet.gluon import nn  # noqa: E402
 
 from CGAN.config import cgan_config  # noqa: E402
 from core.config import GANConfig  # noqa: E402
-from core.export import export_pair  # noqa: E402
+from core.export.mxnet import export_pair  # noqa: E402
 from core.networks import batch_multiple  # noqa: E402
 from core.sampling import ExportedGenerator, find_generator  # noqa: E402
 from core.training import GAN  # noqa: E402

@@ -122,12 +122,15 @@ def sample_command(argv, conditional, description):
     import numpy as np
 
     from .config import _OneLineParser
-    from .sampling import ExportedGenerator, find_generator
-    from .training import EXPORT_ROOT, RUNS_ROOT
+    from .paths import EXPORT_ROOT, RUNS_ROOT
+    from .sampling import ExportedGenerator, OnnxGenerator, find_generator
     from .visualize import save_grid
 
     parser = _OneLineParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument('--export-dir', default=EXPORT_ROOT, help='folder holding the exported generator')
+    parser.add_argument('--export-dir', default=EXPORT_ROOT,
+                        help='folder holding the exported generator, or the run folder of a run trained with --output-dir')
+    parser.add_argument('--onnx', action='store_true',
+                        help="sample through the export's ONNX file with onnxruntime (no MXNet)")
     parser.add_argument('--model', default=None,
                         help='export name (e.g. lenet5); default: the newest generator in --export-dir')
     parser.add_argument('--out', default=None, help='PNG file to write (default: runs/samples/NAME-seedS.png)')
@@ -149,7 +152,8 @@ def sample_command(argv, conditional, description):
     if args.out is not None and not args.out.lower().endswith('.png'):
         raise UserError(f"--out: {args.out} should be a .png file")
 
-    generator = ExportedGenerator(find_generator(args.export_dir, args.model, conditional))
+    runtime = OnnxGenerator if args.onnx else ExportedGenerator
+    generator = runtime(find_generator(args.export_dir, args.model, conditional))
     if generator.conditional != conditional:
         other = 'CGAN/test.py' if generator.conditional else 'test.py'
         raise UserError(f"export {generator.info['name']!r} is {'' if generator.conditional else 'un'}conditional: "
@@ -171,7 +175,8 @@ def sample_command(argv, conditional, description):
         print(_evaluate(generator, args.eval_samples, args.seed + 1))
     what = f"digits {''.join(map(str, digits))}, {args.num} each" if conditional else f"{args.num} samples"
     print(f"{_relative(out)}: {what} from {generator.info['name']} "
-          f"(epoch {generator.info.get('epoch')}, iteration {generator.info.get('iteration')})")
+          f"(epoch {generator.info.get('epoch')}, iteration {generator.info.get('iteration')}"
+          f"{', through onnxruntime' if args.onnx else ''})")
     return 0
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import List, Optional
 
 from .errors import UserError
+from .fileio import write_json
 from .recipes import DEFAULT_RECIPE, LOSSES, RECIPE_FIELDS, RECIPES
 
 
@@ -92,11 +93,17 @@ class GANConfig:
     draw_iter_num: int = _setting(100, "write a sample grid every N iterations")
     if_save_params: bool = _setting(True, "write checkpoints every --save-period epochs and at the end")
     save_period: int = _setting(5, "epochs between checkpoints")
+    # A CGAN epoch takes about 10 minutes on a 2-core CPU: a crash loses at most this much training.
+    checkpoint_minutes: float = _setting(10.0, "also write a checkpoint after every N minutes of training "
+                                               "(0: only every --save-period epochs and at the end)")
     keep_checkpoints: int = _setting(2, "how many of the newest checkpoints to keep")
     evaluate: bool = _setting(False, "judge samples with the MNIST judge at the end of each epoch (figures in log.jsonl)")
     eval_samples: int = _setting(2000, "samples judged by --evaluate at each epoch end")
     output_dir: str = _setting('', "folder for everything the run writes, exports included "
                                    "(default: a new folder under runs/, exports to model_export/)")
+    tensorboard: bool = _setting(False, "also write TensorBoard event files into the run folder: losses, "
+                                        "D(x), D(G(z)), sample grids, and the judge's figures with --evaluate "
+                                        "(view with: tensorboard --logdir runs/)")
 
     # ------------------------------------------------------------------------
     @property
@@ -163,6 +170,8 @@ class GANConfig:
         for name in ('beta1', 'beta2'):
             if not 0 <= getattr(self, name) < 1:
                 bad(name, f"must be in [0, 1), got {getattr(self, name)}")
+        if not (math.isfinite(self.checkpoint_minutes) and self.checkpoint_minutes >= 0):
+            bad('checkpoint_minutes', f"must be 0 (off) or more, got {self.checkpoint_minutes}")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             bad('weight_decay', f"must be 0 or more, got {self.weight_decay}")
         if not (math.isfinite(self.leaky_slope) and 0 <= self.leaky_slope < 1):
@@ -194,9 +203,7 @@ class GANConfig:
         return dataclasses.asdict(self)
 
     def save(self, path):
-        with open(path, 'w') as f:
-            json.dump(self.to_dict(), f, indent=2, sort_keys=True)
-            f.write('\n')
+        write_json(path, self.to_dict())  # atomic: a run killed while saving keeps its old config.json
 
     @classmethod
     def load(cls, path):
@@ -215,7 +222,8 @@ class GANConfig:
 
 # Options that may change when a run is resumed; every other one must match the saved run.
 RESUMABLE_OPTIONS = ('epochs', 'max_iters', 'if_drawing', 'draw_iter_num', 'if_save_params',
-                     'save_period', 'keep_checkpoints', 'context', 'output_dir', 'evaluate', 'eval_samples')
+                     'save_period', 'checkpoint_minutes', 'keep_checkpoints', 'context', 'output_dir', 'evaluate',
+                     'eval_samples', 'tensorboard')
 
 
 class _OneLineParser(argparse.ArgumentParser):

@@ -52,6 +52,7 @@ def atomic_folder(path):
     tmp = tempfile.mkdtemp(dir=parent, prefix='.' + os.path.basename(path) + '.')
     try:
         yield tmp
+        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700 folders; give the usual permissions
         os.rename(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -1,79 +1,31 @@
-"""Draw samples from an exported generator with plain MXNet: no network or training code of ours.
+"""Draw samples from an exported generator: with plain MXNet, or with onnxruntime and no MXNet at all.
 
-This module needs only mxnet, numpy and the export's JSON sidecar, which is
-what any other program that uses an export needs too.
+This module needs only numpy, the export's JSON sidecar, and the runtime
+chosen (mxnet for :class:`ExportedGenerator`, onnxruntime for
+:class:`OnnxGenerator`), which is what any other program that uses an export
+needs too. Neither imports the network or training code of this project.
 """
-import glob
-import json
 import os
 import warnings
 
-import mxnet as mx
 import numpy as np
 
 from .errors import UserError, short_reason
-from .export import SIDECAR_SUFFIX
+from .export.sidecar import find_generator, read_sidecar  # noqa: F401 (find_generator: part of this API)
 
 
-def find_generator(export_dir, name=None, conditional=None):
-    """The sidecar of the generator to use in ``export_dir``.
+class _Generator:
+    """What both runtimes share: the sidecar, the noise, and sampling in batches."""
 
-    ``name`` picks ``NAME-generator``; without it the newest generator export
-    (conditional or not, as asked) is used.
-    """
-    if not os.path.isdir(export_dir):
-        raise UserError(f"no export folder {export_dir}: train a model first (python3 train.py) "
-                        "or give --export-dir")
-    if name:
-        path = os.path.join(export_dir, f'{name}-generator{SIDECAR_SUFFIX}')
-        if not os.path.isfile(path):
-            raise UserError(f"{export_dir} has no export named {name!r} ({os.path.basename(path)} is missing)")
-        return path
-    candidates = []
-    for path in glob.glob(os.path.join(export_dir, '*-generator' + SIDECAR_SUFFIX)):
-        info = read_sidecar(path)
-        if conditional is None or bool(info.get('conditional')) == conditional:
-            candidates.append((info.get('exported_at', ''), path))
-    if not candidates:
-        kind = {True: 'conditional ', False: 'unconditional '}.get(conditional, '')
-        raise UserError(f"{export_dir} holds no {kind}generator export: train one first, or give --export-dir")
-    return max(candidates)[1]
-
-
-def read_sidecar(path):
-    try:
-        with open(path) as f:
-            info = json.load(f)
-    except (OSError, ValueError) as e:
-        raise UserError(f"cannot read the export description {path}: {e}") from None
-    for key in ('symbol_file', 'params_file', 'input_names', 'noise_dim', 'noise_range'):
-        if key not in info:
-            raise UserError(f"{path} is not an export description of this project (no {key!r})")
-    return info
-
-
-class ExportedGenerator:
-    """A generator loaded from an export folder with ``mx.gluon.SymbolBlock.imports``."""
-
-    def __init__(self, sidecar_path, ctx=None):
+    def __init__(self, sidecar_path):
         self.info = read_sidecar(sidecar_path)
-        folder = os.path.dirname(sidecar_path)
-        symbol = os.path.join(folder, self.info['symbol_file'])
-        params = os.path.join(folder, self.info['params_file'])
-        for path in (symbol, params):
-            if not os.path.isfile(path):
-                raise UserError(f"the export is incomplete: {path} is missing; export the model again")
-        self.ctx = ctx or mx.cpu()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter('ignore')
-                self.net = mx.gluon.SymbolBlock.imports(symbol, self.info['input_names'], params, ctx=self.ctx)
-            # Memory planned once and reused for every batch of the same size (what
-            # training does too): sampling runs faster than with the default graph.
-            self.net.hybridize(static_alloc=True, static_shape=True)
-        except Exception as e:  # corrupt or mismatched files: say which, without a traceback
-            raise UserError(f"cannot load the export {symbol} with {os.path.basename(params)}: "
-                            f"{short_reason(e)}") from None
+        self.folder = os.path.dirname(sidecar_path)
+
+    def _file(self, key, how_to_fix):
+        path = os.path.join(self.folder, self.info[key])
+        if not os.path.isfile(path):
+            raise UserError(f"the export is incomplete: {path} is missing; {how_to_fix}")
+        return path
 
     @property
     def conditional(self):
@@ -94,8 +46,60 @@ class ExportedGenerator:
             raise UserError("this generator is conditional: it needs the classes to draw")
         out = []
         for start in range(0, len(noise), batch_size):
-            inputs = [mx.nd.array(noise[start:start + batch_size], ctx=self.ctx)]
+            inputs = [np.asarray(noise[start:start + batch_size], dtype=np.float32)]
             if self.conditional:
-                inputs.append(mx.nd.array(labels[start:start + batch_size], ctx=self.ctx))
-            out.append(self.net(*inputs).asnumpy())
+                inputs.append(np.asarray(labels[start:start + batch_size], dtype=np.float32))
+            out.append(self._run(inputs))
         return np.concatenate(out)
+
+    def _run(self, inputs):
+        raise NotImplementedError
+
+
+class ExportedGenerator(_Generator):
+    """A generator loaded from its symbol/params pair with ``mx.gluon.SymbolBlock.imports``."""
+
+    def __init__(self, sidecar_path, ctx=None):
+        super().__init__(sidecar_path)
+        import mxnet as mx
+
+        symbol = self._file('symbol_file', 'export the model again')
+        params = self._file('params_file', 'export the model again')
+        self.ctx = ctx or mx.cpu()
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore')
+                self.net = mx.gluon.SymbolBlock.imports(symbol, self.info['input_names'], params, ctx=self.ctx)
+            # Memory planned once and reused for every batch of the same size (what
+            # training does too): sampling runs faster than with the default graph.
+            self.net.hybridize(static_alloc=True, static_shape=True)
+        except Exception as e:  # corrupt or mismatched files: say which, without a traceback
+            raise UserError(f"cannot load the export {symbol} with {os.path.basename(params)}: "
+                            f"{short_reason(e)}") from None
+
+    def _run(self, inputs):
+        import mxnet as mx
+
+        return self.net(*[mx.nd.array(x, ctx=self.ctx) for x in inputs]).asnumpy()
+
+
+class OnnxGenerator(_Generator):
+    """A generator loaded from the export's ONNX file with onnxruntime: no MXNet involved."""
+
+    def __init__(self, sidecar_path):
+        super().__init__(sidecar_path)
+        if not self.info.get('onnx_file'):
+            raise UserError(f"{sidecar_path} names no ONNX file: this export was made without ONNX "
+                            "(before ONNX export existed, or with onnx missing); train again, or sample without --onnx")
+        path = self._file('onnx_file', 'train again, or sample without --onnx')
+        try:
+            import onnxruntime
+        except ImportError:
+            raise UserError("--onnx needs onnxruntime: pip install onnxruntime") from None
+        try:
+            self.session = onnxruntime.InferenceSession(path, providers=['CPUExecutionProvider'])
+        except Exception as e:
+            raise UserError(f"cannot load the ONNX export {path}: {short_reason(e)}") from None
+
+    def _run(self, inputs):
+        return self.session.run(None, dict(zip(self.info['input_names'], inputs)))[0]

@@ -29,12 +29,17 @@ def image_grid(images, rows, cols=None, pad=2, scale=1):
     return grid
 
 
+def grid_picture(images, rows, cols=None):
+    """The picture a sample grid shows: :func:`image_grid`, with small images shown at twice their size."""
+    images = np.asarray(images)
+    scale = 2 if images.shape[-1] < 48 else 1  # 28x28 digits are tiny on a screen
+    return image_grid(images, rows, cols, scale=scale)
+
+
 def save_grid(path, images, rows, cols=None):
     """Write a grid of images (values in [-1, 1]) as a grayscale PNG; returns the path."""
     import matplotlib.image
-    images = np.asarray(images)
-    scale = 2 if images.shape[-1] < 48 else 1  # 28x28 digits are tiny on a screen
-    grid = image_grid(images, rows, cols, scale=scale)
+    grid = grid_picture(images, rows, cols)
     with atomic_path(path) as tmp:
         matplotlib.image.imsave(tmp, grid, cmap='gray', vmin=0, vmax=255, format='png')
     return path

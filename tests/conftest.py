@@ -64,3 +64,15 @@ def tiny_config(idx_dir, arch, num_classes, **changes):
 def run_script(*args, cwd=ROOT, timeout=300):
     """Run one of the project's scripts as a user would; returns the CompletedProcess."""
     return subprocess.run([sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def onnx_outputs(sidecar, inputs):
+    """The outputs of an export's ONNX file run by onnxruntime on numpy ``inputs`` (in the sidecar's order)."""
+    import json
+
+    import onnxruntime
+
+    info = json.load(open(sidecar))
+    session = onnxruntime.InferenceSession(os.path.join(os.path.dirname(sidecar), info['onnx_file']),
+                                           providers=['CPUExecutionProvider'])
+    return session.run(None, {name: x.astype(np.float32) for name, x in zip(info['input_names'], inputs)})

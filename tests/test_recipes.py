@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from mxnet import autograd, init
 
-from conftest import tiny_config
+from conftest import onnx_outputs, tiny_config
 from core.networks import WEIGHT_INIT, get_model, power_iteration
 from core.networks.layers import SNConv2D, SNDense, _spectrally_normalized
-from core.sampling import ExportedGenerator
+from core.sampling import ExportedGenerator, OnnxGenerator
 from core.training import run_training
 from core.training.average import MovingAverage
 from core.training.losses import mode_seeking_penalty
@@ -154,11 +154,13 @@ LEVERS = {
     'tuned': dict(recipe='tuned'),
     'every-lever': dict(recipe='seed', loss='hinge', spectral_norm=True, ema_decay=0.9, conditioning='projection',
                         g_learning_rate=1e-4, d_learning_rate=4e-4, mode_seeking=0.5),
+    'acgan': dict(recipe='tuned', conditioning='acgan'),  # a discriminator with two outputs
 }
 
 
-@pytest.mark.parametrize('levers', LEVERS, ids=list(LEVERS))
-@pytest.mark.parametrize('arch,classes', [('conv28', 10), ('lenet5', 0)])
+@pytest.mark.parametrize('arch,classes,levers', [
+    (arch, classes, levers) for arch, classes in [('conv28', 10), ('lenet5', 0)] for levers in LEVERS
+    if classes or levers != 'acgan'])  # conditioning means nothing without classes
 def test_every_recipe_hybridizes_exports_and_reloads_with_the_sampling_generators_output(
         idx_dir, tmp_path, levers, arch, classes):
     cfg = tiny_config(idx_dir, arch, classes, max_iters=3, if_save_params=False, output_dir=str(tmp_path / 'run'),
@@ -186,5 +188,14 @@ def test_every_recipe_hybridizes_exports_and_reloads_with_the_sampling_generator
     images = mx.nd.array(gan.generate(noise, labels))
     inputs = [images] + ([mx.nd.array(labels)] if len(info['input_names']) == 2 else [])
     live, loaded = gan.discriminator(*inputs), d(*inputs)
-    for a, b in zip(live if isinstance(live, (list, tuple)) else [live], loaded if isinstance(loaded, (list, tuple)) else [loaded]):
-        np.testing.assert_allclose(b.asnumpy(), a.asnumpy(), rtol=1e-4, atol=1e-5)
+    live = [x.asnumpy() for x in (live if isinstance(live, (list, tuple)) else [live])]
+    loaded = [x.asnumpy() for x in (loaded if isinstance(loaded, (list, tuple)) else [loaded])]
+    through_onnx = onnx_outputs(os.path.join(folder, f'{cfg.name}-discriminator-info.json'),
+                                [x.asnumpy() for x in inputs])
+    assert len(live) == len(loaded) == len(through_onnx)
+    for a, b, c in zip(live, loaded, through_onnx):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(c, a, rtol=1e-5, atol=1e-5)
+    # And the generator through onnxruntime.
+    onnx_generator = OnnxGenerator(next(p for p in outputs['exports'] if p.endswith('generator-info.json')))
+    np.testing.assert_allclose(onnx_generator.generate(noise, labels), gan.generate(noise, labels), atol=1e-5)

@@ -1,4 +1,5 @@
 """The scripts as a user runs them: train, sample, Ctrl-C and resume, and one-line errors for bad input."""
+import json
 import os
 import signal
 import subprocess
@@ -6,6 +7,7 @@ import sys
 import time
 
 import matplotlib.image
+import numpy as np
 import pytest
 
 from conftest import ROOT, run_script
@@ -57,6 +59,41 @@ def test_cgan_draws_the_requested_digits(conditional_export, tmp_path):
     assert result.returncode == 0, result.stderr
     assert 'digits 314, 5 each' in result.stdout
     assert matplotlib.image.imread(out).shape[:2] == ((3 * 30 + 2) * 2, (5 * 30 + 2) * 2)  # 28x28, shown x2
+
+
+def run_without_mxnet(script, *args):
+    """Run ``script`` as a user would, in a Python where ``import mxnet`` fails."""
+    code = ("import runpy, sys; sys.modules['mxnet'] = None; "
+            f"sys.argv = {[script, *args]!r}; runpy.run_path({script!r}, run_name='__main__')")
+    return subprocess.run([sys.executable, '-c', code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize('script,export', [('test.py', 'unconditional_export'), ('CGAN/test.py', 'conditional_export')])
+def test_onnx_sampling_needs_no_mxnet_and_draws_what_mxnet_draws(script, export, request, tmp_path):
+    run_folder = request.getfixturevalue(export).parent  # the --output-dir of the run, not its export/
+    result = run_without_mxnet(script, '--onnx', '--export-dir', str(run_folder), '--out', str(tmp_path / 'onnx.png'))
+    assert result.returncode == 0, result.stderr
+    assert 'through onnxruntime' in result.stdout
+    blocked = run_without_mxnet(script, '--export-dir', str(run_folder), '--out', str(tmp_path / 'mx.png'))
+    assert blocked.returncode != 0  # the check above would notice mxnet: without --onnx it is needed
+    result = run_script(script, '--export-dir', str(run_folder), '--out', str(tmp_path / 'mx.png'))
+    assert result.returncode == 0, result.stderr
+    onnx_grid, mx_grid = (matplotlib.image.imread(tmp_path / name) for name in ('onnx.png', 'mx.png'))
+    assert abs(onnx_grid - mx_grid).max() <= 1 / 255 + 1e-6
+
+
+def test_onnx_sampling_of_an_export_without_onnx_is_one_line(unconditional_export, tmp_path):
+    old = tmp_path / 'old'
+    old.mkdir()
+    for name in os.listdir(unconditional_export):
+        if not name.endswith('.onnx'):
+            (old / name).write_bytes((unconditional_export / name).read_bytes())
+    assert_one_line_error(run_script('test.py', '--onnx', '--export-dir', str(old)), 'is missing')
+    sidecar = old / 'lenet5-generator-info.json'
+    info = json.loads(sidecar.read_text())
+    del info['onnx_file']  # as an export made before ONNX export existed
+    sidecar.write_text(json.dumps(info))
+    assert_one_line_error(run_script('test.py', '--onnx', '--export-dir', str(old)), 'names no ONNX file')
 
 
 def test_sampling_errors(unconditional_export, conditional_export, tmp_path):
@@ -127,3 +164,44 @@ def test_interrupt_outside_training_is_one_line(capsys):
     assert run_main(interrupted) == 130
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ['interrupted: stopped at once; checkpoints written before are kept']
+
+
+def _weights(checkpoint):
+    import mxnet as mx
+    return {f'{name}:{key}': value.asnumpy() for name in ('generator', 'discriminator', 'generator_average')
+            for key, value in mx.nd.load(os.path.join(checkpoint, f'{name}.params')).items()}
+
+
+def test_a_run_killed_mid_epoch_resumes_as_if_never_stopped(idx_dir, tmp_path):
+    """kill -9 inside an epoch, --resume, and the weights equal those of a run that was never stopped."""
+    settings = ['--data-dir', idx_dir, '--batch-size', '8', '--no-if-drawing', '--context', 'cpu',
+                '--draw-iter-num', '5', '--checkpoint-minutes', '0.0001']  # a checkpoint after nearly every iteration
+    killed = tmp_path / 'killed'
+    process = subprocess.Popen([sys.executable, 'CGAN/train.py', *settings, '--max-iters', '100000',
+                                '--output-dir', str(killed)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        while time.time() < deadline:  # until a checkpoint inside the second epoch (12 batches an epoch)
+            done = [int(name.split('-')[1]) for name in os.listdir(killed / 'checkpoints')
+                    if name.startswith('iter-')] if (killed / 'checkpoints').is_dir() else []
+            if any(i > 14 and i % 12 for i in done):
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL
+    end = max(done) + 6  # past the end of the epoch the kill interrupted, or well into it
+    result = run_script('CGAN/train.py', '--resume', '--output-dir', str(killed), '--max-iters', str(end))
+    assert result.returncode == 0, result.stderr
+    assert 'resumed from' in result.stderr
+    straight = tmp_path / 'straight'
+    result = run_script('CGAN/train.py', *settings, '--max-iters', str(end), '--output-dir', str(straight))
+    assert result.returncode == 0, result.stderr
+    a = _weights(straight / 'checkpoints' / f'iter-{end:08d}')
+    b = _weights(killed / 'checkpoints' / f'iter-{end:08d}')
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(b[key], a[key], rtol=1e-5, atol=1e-7, err_msg=key)
+    assert not [name for name in os.listdir(killed / 'checkpoints') if name.startswith('.')]

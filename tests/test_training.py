@@ -9,7 +9,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import ARCHITECTURES, tiny_config
+from conftest import ARCHITECTURES, onnx_outputs, tiny_config
 from core.config import GANConfig
 from core.errors import UserError
 from core.sampling import ExportedGenerator
@@ -54,12 +54,27 @@ def test_writes_samples_loss_curve_log_checkpoint_and_config(trained):
     assert GANConfig.load(run.config) == cfg
 
 
+def _export_of(trained, role):
+    """(sidecar path, its contents, the live network exported) of one role of a trained fixture."""
+    trainer, _, outputs = trained
+    sidecar = [p for p in outputs['exports'] if p.endswith(f'-{role}-info.json')][0]
+    # The generator exported is the sampling one (the moving average in the default recipe).
+    live = trainer.gan.sampler if role == 'generator' else trainer.gan.discriminator
+    return sidecar, json.load(open(sidecar)), live
+
+
+def _random_inputs(info, count, num_classes, rng):
+    """Numpy inputs for an export: uniform values in [-1, 1] for the first, classes for a second."""
+    inputs = [rng.uniform(-1, 1, (count, *info['input_shapes'][info['input_names'][0]])).astype(np.float32)]
+    if len(info['input_names']) == 2:
+        inputs.append(rng.integers(0, num_classes, count).astype(np.float32))
+    return inputs
+
+
 @pytest.mark.parametrize('role', ['generator', 'discriminator'])
 def test_export_reloads_in_plain_mxnet_with_the_live_output(trained, role):
-    trainer, _, outputs = trained
-    cfg = trainer.cfg
-    sidecar = [p for p in outputs['exports'] if p.endswith(f'-{role}-info.json')][0]
-    info = json.load(open(sidecar))
+    trainer, cfg = trained[0], trained[0].cfg
+    sidecar, info, net = _export_of(trained, role)
     assert info['architecture'] == cfg.discriminator_type and info['role'] == role
     assert info['noise_range'] == [-1.0, 1.0] and info['image_size'] == cfg.image_size
     assert info['epoch'] == len(trainer.state.epochs_done) == 3 * cfg.batch_size // 96 and info['iteration'] == 3
@@ -67,14 +82,8 @@ def test_export_reloads_in_plain_mxnet_with_the_live_output(trained, role):
     folder = os.path.dirname(sidecar)
     loaded = mx.gluon.SymbolBlock.imports(os.path.join(folder, info['symbol_file']), info['input_names'],
                                           os.path.join(folder, info['params_file']))
-    rng = np.random.default_rng(7)
-    first = info['input_shapes'][info['input_names'][0]]
-    batch = cfg.batch_size
-    inputs = [mx.nd.array(rng.uniform(-1, 1, (batch, *first)))]
-    if cfg.conditional:
-        inputs.append(mx.nd.array(rng.integers(0, cfg.num_classes, batch)))
-    # The generator exported is the sampling one (the moving average in the default recipe).
-    live = (trainer.gan.sampler if role == 'generator' else trainer.gan.discriminator)(*inputs).asnumpy()
+    inputs = [mx.nd.array(x) for x in _random_inputs(info, cfg.batch_size, cfg.num_classes, np.random.default_rng(7))]
+    live = net(*inputs).asnumpy()
     np.testing.assert_allclose(loaded(*inputs).asnumpy(), live, rtol=1e-4, atol=1e-5)
     if role == 'generator':  # what test.py uses: the same graph, hybridized with static memory
         sampler = ExportedGenerator(sidecar)
@@ -84,6 +93,23 @@ def test_export_reloads_in_plain_mxnet_with_the_live_output(trained, role):
     # Any batch size works in the export (for a discriminator: any multiple of its group).
     count = 3 * info.get('batch_multiple', 1)
     assert loaded(*[mx.nd.concat(*[x] * 3, dim=0)[:count] for x in inputs]).shape[0] == count
+
+
+@pytest.mark.parametrize('role', ['generator', 'discriminator'])
+def test_onnx_export_matches_the_live_network_at_any_batch_size(trained, role):
+    cfg = trained[0].cfg
+    sidecar, info, net = _export_of(trained, role)
+    assert info['onnx_file'] == f'{cfg.name}-{role}.onnx'
+    rng = np.random.default_rng(11)
+    # Two batch sizes that the export was not traced with (the live network, with mkldnn, cannot take 1 sample).
+    for count in (2 * info.get('batch_multiple', 1), 5 * info.get('batch_multiple', 1)):
+        inputs = _random_inputs(info, count, cfg.num_classes, rng)
+        live = net(*[mx.nd.array(x) for x in inputs])
+        live = [x.asnumpy() for x in (live if isinstance(live, (list, tuple)) else [live])]
+        got = onnx_outputs(sidecar, inputs)
+        assert len(got) == len(live)
+        for a, b in zip(live, got):
+            np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
 
 
 class InterruptAt(Progress):
@@ -250,3 +276,77 @@ def test_old_checkpoints_are_pruned_and_partial_ones_ignored(idx_dir, tmp_path):
     assert [os.path.basename(p) for p in run.checkpoint_list()] == ['iter-00000009', 'iter-00000012']
     os.makedirs(os.path.join(run.checkpoints, '.iter-00000013.abc'))  # what a crash mid-save leaves
     assert run.latest_checkpoint().endswith('iter-00000012')
+    resumed, _, checkpoint = prepare_run(cfg, {}, resume=True)
+    assert checkpoint.endswith('iter-00000012')
+    assert not [name for name in os.listdir(run.checkpoints) if name.startswith('.')]  # resume removes it
+
+
+def test_checkpoints_have_the_usual_permissions(idx_dir, tmp_path):
+    cfg = tiny_config(idx_dir, 'conv28', 0, max_iters=1, output_dir=str(tmp_path / 'run'))
+    _, run, outputs = run_training(cfg, {})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert os.stat(outputs['checkpoint']).st_mode & 0o777 == 0o777 & ~mask
+    assert os.stat(run.config).st_mode & 0o777 == 0o666 & ~mask
+
+
+def test_checkpoint_minutes_saves_inside_an_epoch(idx_dir, tmp_path, monkeypatch):
+    """With --checkpoint-minutes, a checkpoint comes as soon as that much training time has passed."""
+    clock = iter(range(0, 10 ** 6, 25))  # each reading 25 s later: one checkpoint every 3 iterations
+    monkeypatch.setattr('core.training.loop._clock', lambda: next(clock))
+    cfg = tiny_config(idx_dir, 'conv28', 0, batch_size=8, epochs=3, max_iters=9, checkpoint_minutes=1.0,
+                      keep_checkpoints=100, output_dir=str(tmp_path / 'run'))
+    _, run, _ = run_training(cfg, {})
+    saved = [int(os.path.basename(p).split('-')[1]) for p in run.checkpoint_list()]
+    assert saved == [3, 6, 9]  # inside the first epoch (12 batches)
+    cfg = tiny_config(idx_dir, 'conv28', 0, batch_size=8, epochs=3, max_iters=9, checkpoint_minutes=0,
+                      keep_checkpoints=100, output_dir=str(tmp_path / 'off'))
+    _, run, _ = run_training(cfg, {})
+    assert [os.path.basename(p) for p in run.checkpoint_list()] == ['iter-00000009']  # only the end
+
+
+def _read_events(folder):
+    """(tag, step, value) of every scalar and image in the TensorBoard event files under ``folder``.
+
+    The files are TFRecord streams (length, its CRC, an Event protobuf, its CRC); images come back decoded.
+    """
+    import glob
+    import io
+    import struct
+
+    from tensorboardX.proto import event_pb2
+
+    found = []
+    for path in sorted(glob.glob(os.path.join(folder, 'events.out.tfevents.*'))):
+        data, pos = open(path, 'rb').read(), 0
+        while pos < len(data):
+            (length,) = struct.unpack('<Q', data[pos:pos + 8])
+            event = event_pb2.Event.FromString(data[pos + 12:pos + 12 + length])
+            pos += 12 + length + 4
+            for value in event.summary.value:
+                if value.HasField('image'):
+                    picture = matplotlib.image.imread(io.BytesIO(value.image.encoded_image_string), format='png')
+                    found.append((value.tag, event.step, picture))
+                else:
+                    found.append((value.tag, event.step, value.simple_value))
+    return found
+
+
+def test_tensorboard_logs_losses_quality_and_sample_grids(idx_dir, tmp_path):
+    cfg = tiny_config(idx_dir, 'conv28', 10, batch_size=32, epochs=2, draw_iter_num=4, tensorboard=True,
+                      evaluate=True, eval_samples=20, output_dir=str(tmp_path / 'run'))
+    _, run, _ = run_training(cfg, {})
+    events = _read_events(run.folder)
+    state = json.load(open(os.path.join(run.latest_checkpoint(), 'state.json')))
+    for key, tag in (('loss_D', 'train/loss_D'), ('loss_G', 'train/loss_G'), ('D_x', 'train/D_x'),
+                     ('D_G_z', 'train/D_G_z')):
+        logged = {step: value for t, step, value in events if t == tag}
+        assert sorted(logged) == list(range(1, 7))  # 3 iterations an epoch, 2 epochs
+        assert [logged[h['iteration']] for h in state['history']] == pytest.approx([h[key] for h in state['history']])
+    fid = {step: value for t, step, value in events if t == 'quality/frechet_distance'}
+    assert sorted(fid) == [3, 6]
+    assert [fid[3], fid[6]] == pytest.approx([e['quality']['frechet_distance'] for e in state['epochs_done']])
+    grids = {step: picture for t, step, picture in events if t == 'samples'}
+    assert sorted(grids) == [4, 6]  # every --draw-iter-num iterations, and the end
+    png = matplotlib.image.imread(os.path.join(run.samples, 'iter-00000004.png'))[..., 0]
+    np.testing.assert_allclose(grids[4][..., 0], png, atol=1 / 255 + 1e-6)  # the same picture as the PNG

@@ -74,11 +74,14 @@ class ProjectionDiscriminator(nn.HybridBlock):
         with self.name_scope():
             self.discriminator = discriminator
             self.embedding = dense(num_classes, use_bias=False, spectral_norm=spectral_norm)
+        self._num_classes = num_classes
 
     def hybrid_forward(self, F, image, label):
         features = self.discriminator.features_of(image)
         logit = F.flatten(self.discriminator.output(features))
-        return logit + F.pick(self.embedding(features), label, axis=1, keepdims=True)
+        # <e_y, features>: a one-hot mask and a sum pick row y exactly (F.pick has no ONNX conversion).
+        mask = F.one_hot(label, depth=self._num_classes)
+        return logit + F.sum(self.embedding(features) * mask, axis=1, keepdims=True)
 
 
 class AuxiliaryClassifierDiscriminator(nn.HybridBlock):

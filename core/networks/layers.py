@@ -59,12 +59,14 @@ class MinibatchStddev(nn.HybridBlock):
         self._eps = eps
 
     def hybrid_forward(self, F, x):
-        groups = F.reshape(x, shape=(-4, -1, self._group, -2))                   # (N/G, G, C, H, W)
+        # Reshapes with reverse=True (0 copies the input's dims counted from the right): ONNX export
+        # supports them, and not mxnet's split (-4) and merge (-3) codes.
+        groups = F.reshape(x, shape=(-1, self._group, 0, 0, 0), reverse=True)   # (N/G, G, C, H, W)
         centred = F.broadcast_sub(groups, F.mean(groups, axis=1, keepdims=True))
         std = F.sqrt(F.mean(F.square(centred), axis=1) + self._eps)               # (N/G, C, H, W)
         std = F.expand_dims(F.mean(std, axis=(1, 2, 3), keepdims=True), axis=1)  # (N/G, 1, 1, 1, 1)
         plane = F.slice_axis(groups, axis=2, begin=0, end=1)                      # (N/G, G, 1, H, W)
-        std = F.reshape(F.broadcast_like(std, plane), shape=(-3, -2))            # (N, 1, H, W)
+        std = F.reshape(F.broadcast_like(std, plane), shape=(-1, 0, 0, 0), reverse=True)  # (N, 1, H, W)
         return F.concat(x, std, dim=1)
 
 
@@ -189,8 +191,11 @@ class ClassPlaneConv2D(nn.Conv2D):
         image = F.slice_axis(x, axis=1, begin=0, end=-k)
         planes = F.slice_axis(x, axis=1, begin=-k, end=None)
         out = super().hybrid_forward(F, image, F.slice_axis(weight, axis=1, begin=0, end=-k), bias)
-        # One sample per class: the identity's rows as planes of the input's size.
-        identity = F.broadcast_like(F.reshape(F.eye(k), shape=(k, k, 1, 1)), F.slice_axis(planes, axis=0, begin=0, end=1),
+        # One sample per class: the identity's rows as planes of the input's size. The identity is
+        # built from arange and a comparison, not F.eye, because ONNX export has no conversion for eye.
+        classes = F.arange(k)
+        eye = F.broadcast_equal(F.reshape(classes, shape=(k, 1)), F.reshape(classes, shape=(1, k)))
+        identity = F.broadcast_like(F.reshape(eye, shape=(k, k, 1, 1)), F.slice_axis(planes, axis=0, begin=0, end=1),
                                     lhs_axes=(2, 3), rhs_axes=(2, 3))
         class_maps = F.Convolution(identity, F.slice_axis(weight, axis=1, begin=-k, end=None), no_bias=True,
                                    **{key: v for key, v in self._kwargs.items() if key != 'no_bias'})

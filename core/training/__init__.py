@@ -1,7 +1,8 @@
 """Training: one GAN's updates (gan.py), the loop (loop.py), run folders and resume (runs.py)."""
 from .gan import GAN, select_contexts
 from .loop import Progress, Trainer, TrainingState, run_training, stop_request_on_sigint
-from .runs import EXPORT_ROOT, PROJECT_ROOT, RUNS_ROOT, Run, prepare_run
+from ..paths import EXPORT_ROOT, PROJECT_ROOT, RUNS_ROOT
+from .runs import Run, prepare_run
 
 __all__ = ['GAN', 'select_contexts', 'Progress', 'Trainer', 'TrainingState', 'run_training',
            'stop_request_on_sigint', 'EXPORT_ROOT', 'PROJECT_ROOT', 'RUNS_ROOT', 'Run', 'prepare_run']

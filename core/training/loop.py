@@ -11,13 +11,17 @@ import time
 import numpy as np
 
 from .. import data as datalib
-from ..export import export_pair
+from ..export.mxnet import export_pair
 from ..fileio import atomic_folder, atomic_path, write_json
-from ..visualize import GridWindow, has_display, save_grid, save_loss_curve
+from ..paths import EXPORT_ROOT, RUNS_ROOT
+from ..visualize import GridWindow, grid_picture, has_display, save_grid, save_loss_curve
 from .gan import GAN, select_contexts
-from .runs import EXPORT_ROOT, RUNS_ROOT, prepare_run
+from .runs import prepare_run
+from .tensorboard import TensorBoardLog
 
 log = logging.getLogger(__name__)
+
+_clock = time.monotonic  # what --checkpoint-minutes measures (tests replace it)
 
 
 # --- Progress reporting ------------------------------------------------------------------
@@ -103,6 +107,8 @@ class Trainer:
         self.state = TrainingState()
         self.window = None
         self.judge = self.judge_reference = None
+        self.tensorboard = None
+        self.last_checkpoint_time = _clock()
 
     # Checkpoints ---------------------------------------------------------------
     def save_checkpoint(self):
@@ -114,9 +120,15 @@ class Trainer:
         with atomic_folder(path) as tmp:
             self.gan.save(tmp)
             write_json(os.path.join(tmp, 'state.json'), self.state.to_dict())
+        self.last_checkpoint_time = _clock()
         for old in self.run.checkpoint_list()[:-self.cfg.keep_checkpoints]:
             shutil.rmtree(old)
         return path
+
+    def checkpoint_due(self):
+        """True when --checkpoint-minutes of training have passed since the last checkpoint (or the start)."""
+        minutes = self.cfg.checkpoint_minutes
+        return bool(minutes) and _clock() - self.last_checkpoint_time >= 60 * minutes
 
     def load_checkpoint(self, path):
         self.gan.load(path)
@@ -129,6 +141,8 @@ class Trainer:
         images = self.gan.generate(noise, labels)
         path = os.path.join(self.run.samples, f'iter-{self.state.iteration:08d}.png')
         save_grid(path, images, rows)
+        if self.tensorboard:
+            self.tensorboard.samples(self.state.iteration, grid_picture(images, rows))
         if self.cfg.if_drawing and has_display():
             self.window = self.window or GridWindow()
             self.window.show(path, f'{self.cfg.name}, iteration {self.state.iteration}')
@@ -170,6 +184,8 @@ class Trainer:
         if checkpoint:
             self.load_checkpoint(checkpoint)
             self.progress.message(f"resumed from {checkpoint} (iteration {self.state.iteration})")
+        if cfg.tensorboard:
+            self.tensorboard = TensorBoardLog(self.run.folder, resume_at=self.state.iteration)
 
     def finished(self):
         cfg = self.cfg
@@ -181,6 +197,7 @@ class Trainer:
         stop = stop or threading.Event()
         n = len(self.dataset)
         per_epoch = datalib.batches_per_epoch(n, cfg.batch_size)
+        self.last_checkpoint_time = _clock()  # --checkpoint-minutes counts training time
         while not self.finished():
             order = datalib.epoch_order(cfg.seed, state.epoch, n)
             self.progress.epoch_start(state.epoch, cfg.epochs, state.batch, per_epoch)
@@ -197,8 +214,12 @@ class Trainer:
                 state.batch += 1
                 state.history.append(dict(figures, iteration=state.iteration))
                 self.progress.step(figures)
+                if self.tensorboard:
+                    self.tensorboard.step(state.iteration, figures)
                 if state.iteration % cfg.draw_iter_num == 0:
                     self.write_samples()
+                if self.checkpoint_due() and state.batch < per_epoch:  # an epoch's end may save on its own
+                    self.save_checkpoint()
             if state.batch < per_epoch:
                 break  # --max-iters ended the run inside this epoch
             self._end_epoch(time.perf_counter() - started, state.batch - first_batch)
@@ -217,8 +238,10 @@ class Trainer:
         state.epoch += 1
         state.batch = 0
         self.progress.epoch_end(summary)
+        if self.tensorboard:
+            self.tensorboard.epoch(state.iteration, summary)
         self.write_log()
-        if state.epoch % cfg.save_period == 0:
+        if state.epoch % cfg.save_period == 0 or self.checkpoint_due():
             self.save_checkpoint()
 
     def finish(self):
@@ -234,6 +257,12 @@ class Trainer:
         outputs['exports'] = self.export()
         return outputs
 
+    def close(self):
+        """Flush what stays open during a run (the TensorBoard writer)."""
+        if self.tensorboard:
+            self.tensorboard.close()
+            self.tensorboard = None
+
 
 def run_training(cfg, explicit, resume=False, progress=None, runs_root=RUNS_ROOT, export_root=EXPORT_ROOT,
                  dataset=None):
@@ -244,11 +273,14 @@ def run_training(cfg, explicit, resume=False, progress=None, runs_root=RUNS_ROOT
     """
     cfg, run, checkpoint = prepare_run(cfg, explicit, resume, runs_root, export_root)
     trainer = Trainer(cfg, run, progress, dataset)
-    trainer.setup(checkpoint)
-    with stop_request_on_sigint() as stop:
-        status = trainer.train(stop)
-    if status == 'stopped':
-        path = trainer.save_checkpoint()
-        trainer.write_log()
-        return status, run, {'checkpoint': path} if path else {}
-    return status, run, trainer.finish()
+    try:
+        trainer.setup(checkpoint)
+        with stop_request_on_sigint() as stop:
+            status = trainer.train(stop)
+        if status == 'stopped':
+            path = trainer.save_checkpoint()
+            trainer.write_log()
+            return status, run, {'checkpoint': path} if path else {}
+        return status, run, trainer.finish()
+    finally:
+        trainer.close()

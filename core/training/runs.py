@@ -2,13 +2,12 @@
 import glob
 import os
 import re
+import shutil
+import tempfile
 
 from ..config import RESUMABLE_OPTIONS, GANConfig
 from ..errors import UserError
-
-PROJECT_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-RUNS_ROOT = os.path.join(PROJECT_ROOT, 'runs')
-EXPORT_ROOT = os.path.join(PROJECT_ROOT, 'model_export')
+from ..paths import EXPORT_ROOT, RUNS_ROOT
 CHECKPOINT_PATTERN = re.compile(r'iter-(\d{8})$')
 
 
@@ -33,6 +32,11 @@ class Run:
                 found.append((int(match.group(1)), path))
         return [path for _, path in sorted(found)]
 
+    def remove_partial_checkpoints(self):
+        """Delete checkpoint folders that a killed process left half-written ('.iter-...')."""
+        for path in glob.glob(os.path.join(self.checkpoints, '.iter-*')):
+            shutil.rmtree(path, ignore_errors=True)
+
     def latest_checkpoint(self):
         checkpoints = self.checkpoint_list()
         return checkpoints[-1] if checkpoints else None
@@ -51,6 +55,35 @@ def _newest_run_with_checkpoint(name, runs_root):
     return None
 
 
+def _check_writable_folder(folder, option):
+    """Raise a UserError unless ``folder`` is, or can be made, a folder this process can write in.
+
+    Folders it creates for the check are removed again: a run that fails later
+    (bad data, say) leaves nothing behind.
+    """
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise UserError(f"{option}: {folder} is a file, not a folder; choose a folder")
+    created, parent = [], os.path.abspath(folder)
+    while not os.path.exists(parent):
+        created.append(parent)
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise UserError(f"{option}: {parent} is a file, so {folder} cannot be a folder; choose another place")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as e:
+        why = f"cannot create or write in {folder} ({e.strerror})"
+        raise UserError(f"{option}: {why}; choose a folder you can write to") from None
+    finally:
+        for path in created:  # deepest first
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+
+
 def prepare_run(cfg, explicit, resume, runs_root=RUNS_ROOT, export_root=EXPORT_ROOT):
     """Decide the run folder and the settings to use; never touch an existing run unless resuming.
 
@@ -65,6 +98,7 @@ def prepare_run(cfg, explicit, resume, runs_root=RUNS_ROOT, export_root=EXPORT_R
             raise UserError(f"--resume: no run of {cfg.name!r} with a checkpoint under {runs_root}; "
                             "give --output-dir FOLDER of the run to resume")
         run = Run(folder, [])
+        run.remove_partial_checkpoints()
         checkpoint = run.latest_checkpoint()
         if not os.path.isfile(run.config) or not checkpoint:
             raise UserError(f"--resume: {folder} holds no checkpoint to resume from")
@@ -77,6 +111,7 @@ def prepare_run(cfg, explicit, resume, runs_root=RUNS_ROOT, export_root=EXPORT_R
         cfg = cfg.validate()
     else:
         folder = cfg.output_dir or _next_run_folder(cfg.name, runs_root)
+        _check_writable_folder(folder, '--output-dir' if cfg.output_dir else f'the runs folder {runs_root}')
         if os.path.exists(folder) and os.listdir(folder):
             raise UserError(f"--output-dir: {folder} is not empty; add --resume to continue the run there, "
                             "or choose a new folder")

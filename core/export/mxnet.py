@@ -1,23 +1,28 @@
-"""Export trained networks as symbol/params pairs that plain MXNet loads, each with a JSON sidecar.
+"""Export trained networks as symbol/params pairs that plain MXNet loads, and as ONNX, each with a JSON sidecar.
 
 For a network named ``NAME-ROLE`` (e.g. ``lenet5-generator``) an export folder holds:
 - ``NAME-ROLE-symbol.json`` and ``NAME-ROLE-0000.params``: the graph and its weights,
   loadable with ``mx.gluon.SymbolBlock.imports`` without this project's code;
+- ``NAME-ROLE.onnx``: the same network for onnxruntime or any ONNX runtime, any batch size;
 - ``NAME-ROLE-info.json``: the sidecar (architecture, input names and shapes,
-  noise range, image size, ...), written last, so its presence means the pair is complete.
+  noise range, image size, file names, ...), written last, so its presence means the files are complete.
 """
 import datetime
+import logging
 import os
 import shutil
 import tempfile
 
 import mxnet as mx
 
-from .fileio import write_json
-from .recipes import RECIPE_FIELDS
-from .networks import batch_multiple, discriminator_takes_class
+from ..errors import short_reason
+from ..fileio import write_json
+from ..networks import batch_multiple, discriminator_takes_class
+from ..recipes import RECIPE_FIELDS
+from .onnx import export_onnx
+from .sidecar import SIDECAR_SUFFIX
 
-SIDECAR_SUFFIX = '-info.json'
+log = logging.getLogger(__name__)
 
 
 def data_input_names(symbol_file, params_file):
@@ -26,30 +31,38 @@ def data_input_names(symbol_file, params_file):
     return [name for name in mx.sym.load(symbol_file).list_inputs() if name not in params]
 
 
-def export_network(net, folder, stem, info):
+def export_network(net, folder, stem, info, onnx=True):
     """Export a hybridized, already-run ``net`` into ``folder`` as ``stem``; return the sidecar path.
 
-    ``info`` is merged into the sidecar. Each file is moved into place in one
-    rename and the sidecar comes last, so an interrupted export never leaves a
-    sidecar that points at a half-written pair.
+    ``info`` is merged into the sidecar; it must describe the inputs
+    (``input_shapes``, per sample). With ``onnx`` the pair is also converted to
+    ``stem.onnx``. Each file is moved into place in one rename and the sidecar
+    comes last, so an interrupted export never leaves a sidecar that points at
+    half-written files.
     """
     mx.nd.waitall()  # a static_alloc graph may still be writing BatchNorm statistics
     os.makedirs(folder, exist_ok=True)
     staging = tempfile.mkdtemp(dir=folder, prefix='.export-')
+    names = dict(symbol_file=f'{stem}-symbol.json', params_file=f'{stem}-0000.params')
     try:
         net.export(os.path.join(staging, stem), epoch=0)
-        symbol_file, params_file = f'{stem}-symbol.json', f'{stem}-0000.params'
-        inputs = data_input_names(os.path.join(staging, symbol_file), os.path.join(staging, params_file))
-        for name in (symbol_file, params_file):
+        symbol, params = (os.path.join(staging, names[key]) for key in ('symbol_file', 'params_file'))
+        inputs = data_input_names(symbol, params)
+        if set(info.get('input_shapes', {})) ^ set(inputs):
+            raise RuntimeError(f"export of {stem}: input names {inputs} do not match the described inputs")
+        if onnx:
+            try:
+                export_onnx(symbol, params, inputs, info['input_shapes'], info.get('batch_multiple', 1),
+                            os.path.join(staging, f'{stem}.onnx'))
+                names['onnx_file'] = f'{stem}.onnx'
+            except Exception as e:  # the MXNet export stays usable without it
+                log.warning("warning: no ONNX export of %s: %s", stem, short_reason(e))
+        for name in names.values():
             os.replace(os.path.join(staging, name), os.path.join(folder, name))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    sidecar = dict(info, format=1, input_names=inputs, symbol_file=symbol_file, params_file=params_file,
-                   mxnet_version=mx.__version__,
-                   exported_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'))
-    missing = set(sidecar.get('input_shapes', {})) ^ set(inputs)
-    if missing:
-        raise RuntimeError(f"export of {stem}: input names {inputs} do not match the described inputs")
+    sidecar = dict(info, format=1, input_names=inputs, mxnet_version=mx.__version__,
+                   exported_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), **names)
     path = os.path.join(folder, stem + SIDECAR_SUFFIX)
     write_json(path, sidecar)
     return path
@@ -82,7 +95,7 @@ def _describe_weights(cfg, role):
     return "the last training step's"
 
 
-def export_pair(generator, discriminator, folder, cfg, epoch, iteration):
+def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=True):
     """Export both networks of a run into ``folder``; return their sidecar paths.
 
     ``generator`` is the network that samples: the moving average when the
@@ -115,5 +128,5 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration):
             info['conditioning'] = cfg.conditioning
             if set(info['input_shapes']) == {'data0', 'data1'}:
                 info['class_input'] = 'data1: the class of each sample as a number 0..num_classes-1, shape (N,)'
-        paths.append(export_network(net, folder, f'{cfg.name}-{role}', info))
+        paths.append(export_network(net, folder, f'{cfg.name}-{role}', info, onnx))
     return paths
