@@ -36,6 +36,11 @@ from core.training import Progress  # noqa: E402
 SAMPLES = 10000
 
 
+def seed_batch_size(cfg):
+    """The batch size of the seed recipe, which the peer trains with."""
+    return dataclasses.replace(cfg, recipe='seed', batch_size=None).resolved().batch_size
+
+
 def peer_curve(name, cfg, folder, epochs, points):
     """[(seconds, iteration, images)] of the PyTorch peer trained the seed's way."""
     dataset = datalib.prepare_dataset(cfg)
@@ -44,7 +49,7 @@ def peer_curve(name, cfg, folder, epochs, points):
     out = os.path.join(folder, 'peer')
     os.makedirs(out)
     subprocess.run([peer_python(), os.path.join(ROOT, 'bench', 'torch_peer.py'), '--model', name,
-                    '--batch', str(cfg.batch_size), '--train-curve', data_file, out, '--epochs', str(epochs),
+                    '--batch', str(seed_batch_size(cfg)), '--train-curve', data_file, out, '--epochs', str(epochs),
                     '--points', str(points)], check=True, capture_output=True, text=True)
     curve = []
     for path in sorted(glob.glob(os.path.join(out, 'point-*.npz'))):
@@ -117,17 +122,20 @@ def measure(name, epochs, points, judge, reference):
         peer = peer_curve(name, base, folder, epochs, points)
         times = [seconds for seconds, _, _ in peer]
         requested = classes_in_turn(SAMPLES, base.num_classes)
+        per_epoch = datalib.batches_per_epoch(60000, seed_batch_size(base))
         curves = {'PyTorch peer, seed recipe': [
-            dict(seconds=s, iteration=i, **judge_images(judge, images, requested, reference)) for s, i, images in peer]}
+            dict(seconds=s, iteration=i, epochs=i / per_epoch, **judge_images(judge, images, requested, reference))
+            for s, i, images in peer]}
         for recipe in ('tuned', 'seed'):
             print(f"{name}: ours, recipe {recipe}", flush=True)
-            cfg = dataclasses.replace(base, recipe=recipe)
-            curves[f'ours, {recipe} recipe'] = [dict(seconds=s, iteration=i, **f)
+            cfg = dataclasses.replace(base, recipe=recipe).resolved()
+            per_epoch = datalib.batches_per_epoch(60000, cfg.batch_size)
+            curves[f'ours, {recipe} recipe'] = [dict(seconds=s, iteration=i, epochs=i / per_epoch, **f)
                                                 for s, i, f in our_curve(cfg, folder, times, judge, reference)]
     return curves
 
 
-def table(name, curves, per_epoch):
+def table(curves):
     second = 'conditional_accuracy' if 'conditional_accuracy' in next(iter(curves.values()))[0] else 'classifier_score'
     labels = list(curves)
     head = '| minutes | ' + ' | '.join(f'{label}: FID, {second.replace("_", " ")}, epochs' for label in labels) + ' |'
@@ -136,7 +144,7 @@ def table(name, curves, per_epoch):
         cells = [f"{curves[labels[0]][k]['seconds'] / 60:.1f}"]
         for label in labels:
             p = curves[label][k]
-            cells.append(f"{p['frechet_distance']:.1f}, {p[second]:.3f}, {p['iteration'] / per_epoch:.2f}")
+            cells.append(f"{p['frechet_distance']:.1f}, {p[second]:.3f}, {p['epochs']:.2f}")
         rows.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(rows), second
 
@@ -157,9 +165,7 @@ def main(argv=None):
             f"{args.points} points per epoch); FID is the MNIST judge's Frechet distance (real digits: 1.06).\n"]
     for name in args.models:
         curves = measure(name, args.epochs, args.points, judge, reference)
-        cfg = MODELS[name]()
-        per_epoch = datalib.batches_per_epoch(60000, cfg.batch_size)
-        rows, second = table(name, curves, per_epoch)
+        rows, second = table(curves)
         image = os.path.join(ROOT, 'bench', f'time-to-quality-{name}.png')
         plot(image, f'{name}: quality against training time', curves, second,
              'conditional accuracy (higher is better)' if second == 'conditional_accuracy'

@@ -15,7 +15,7 @@ from typing import List, Optional
 
 from .errors import UserError
 from .fileio import write_json
-from .recipes import DEFAULT_RECIPE, LOSSES, RECIPE_FIELDS, RECIPES
+from .recipes import DEFAULT_RECIPE, LOSSES, RECIPE_FIELDS, RECIPES, recipe_value
 
 
 def _setting(default, help, **cli):
@@ -76,7 +76,7 @@ class GANConfig:
                                                   "(auxiliary classifier)")
 
     # --- Optimisation ------------------------------------------------------
-    batch_size: int = _setting(64, "images per iteration")
+    batch_size: Optional[int] = _recipe_setting("images per iteration")
     epochs: int = _setting(20, "passes over the training set")
     max_iters: int = _setting(0, "stop after this many iterations in all (0: no limit)")
     # Seed tip 1: no weight decay.
@@ -126,7 +126,8 @@ class GANConfig:
         if self.recipe not in RECIPES:
             raise UserError(f"--recipe: unknown recipe {self.recipe!r}; choose one of {', '.join(RECIPES)}")
         recipe = RECIPES[self.recipe]
-        return dataclasses.replace(self, **{k: recipe[k] for k in RECIPE_FIELDS if getattr(self, k) is None})
+        return dataclasses.replace(self, **{k: recipe_value(recipe[k], self) for k in RECIPE_FIELDS
+                                            if getattr(self, k) is None})
 
     def validate(self):
         """Check every setting; return the resolved config (:meth:`resolved`) or raise UserError naming the first bad option."""
@@ -234,7 +235,8 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 # The value type of each field's annotation, for argparse.
-_VALUE_TYPES = {List[float]: float, Optional[str]: str, Optional[float]: float, Optional[bool]: bool}
+_VALUE_TYPES = {List[float]: float, Optional[str]: str, Optional[float]: float, Optional[bool]: bool,
+                Optional[int]: int}
 
 
 def build_parser(defaults, description, extra=None):

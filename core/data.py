@@ -164,6 +164,7 @@ def to_uint8(images_model_range):
 
 def prepare_dataset(cfg, split='train'):
     """Load the configured dataset, check it against the settings, resize it once."""
+    cfg = cfg.resolved()  # the recipe's batch size
     data = load_dataset(cfg.data_dir, split)
     if cfg.num_classes and (data.labels.min() < 0 or data.labels.max() >= cfg.num_classes):
         raise UserError(f"--num-classes {cfg.num_classes}: the data's labels run from "

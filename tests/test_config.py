@@ -9,7 +9,7 @@ from CGAN.config import CGAN_OVERRIDES, cgan_config
 from conftest import ROOT, run_script
 from core.config import GANConfig, build_parser, config_from_args
 from core.errors import UserError
-from core.recipes import RECIPE_FIELDS, RECIPES
+from core.recipes import RECIPE_FIELDS, RECIPES, recipe_value
 
 
 def parse(argv, defaults=None):
@@ -99,10 +99,10 @@ def test_cgan_defaults_differ_from_the_shared_ones_only_where_intended():
     changed = {f.name for f in dataclasses.fields(GANConfig) if getattr(shared, f.name) != getattr(cgan, f.name)}
     assert changed == {'model_name', 'discriminator_type', 'num_classes', 'image_size', 'batch_size', 'epochs',
                        'lr_decay', 'lr_decay_every'}
-    assert (cgan.image_size, cgan.batch_size, cgan.epochs, cgan.num_classes) == (28, 128, 30, 10)
+    assert (cgan.image_size, cgan.batch_size, cgan.epochs, cgan.num_classes) == (28, 16, 30, 10)
     assert (cgan.lr_decay, cgan.lr_decay_every) == (0.95, 500)
     assert (cgan.noise_dim, cgan.noise_range) == (100, [-1.0, 1.0])
-    assert set(CGAN_OVERRIDES) == changed
+    assert set(CGAN_OVERRIDES) == changed - {'batch_size'}  # the batch size follows from the recipe
 
 
 def test_cgan_folder_holds_settings_and_thin_scripts_only():
@@ -128,8 +128,12 @@ def test_a_recipe_fills_the_settings_left_open_and_given_ones_win():
     tuned, seed = GANConfig().validate(), GANConfig(recipe='seed').validate()
     assert tuned.recipe == 'tuned' and seed.recipe == 'seed'
     for name in RECIPE_FIELDS:
-        assert getattr(tuned, name) == RECIPES['tuned'][name]
-        assert getattr(seed, name) == RECIPES['seed'][name]
+        assert getattr(tuned, name) == recipe_value(RECIPES['tuned'][name], tuned)
+        assert getattr(seed, name) == recipe_value(RECIPES['seed'][name], seed)
+    # The seed's batch sizes: 64 for the GAN's networks, 128 for the CGAN's; the tuned recipe's CGAN takes 16.
+    assert (seed.batch_size, tuned.batch_size) == (64, 64)
+    cgan = GANConfig(discriminator_type='conv28', image_size=28, num_classes=10)
+    assert (dataclasses.replace(cgan, recipe='seed').validate().batch_size, cgan.validate().batch_size) == (128, 16)
     cfg, explicit = parse(['--recipe', 'seed', '--ema-decay', '0.5', '--loss', 'hinge', '--spectral-norm'])
     cfg = cfg.validate()
     assert (cfg.ema_decay, cfg.loss, cfg.spectral_norm, cfg.conditioning) == (0.5, 'hinge', True, 'concat')
