@@ -7,9 +7,16 @@ import warnings
 from .errors import UserError
 
 
+def _quiet_mxnet_info(record):
+    """Drop mxnet's INFO lines (its learning-rate scheduler logs every decay to the root logger, through the bar)."""
+    return record.levelno >= logging.WARNING or f'{os.sep}mxnet{os.sep}' not in record.pathname
+
+
 def run_main(main, argv=None):
     """Run ``main(argv)``; turn a UserError into one line on stderr and exit status 2."""
     logging.basicConfig(level=logging.INFO, format='%(message)s')
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_quiet_mxnet_info)
     warnings.filterwarnings('ignore', category=DeprecationWarning)
     try:
         return main(argv)

@@ -121,6 +121,18 @@ def test_incomplete_or_corrupt_export(unconditional_export, tmp_path):
     assert_one_line_error(run_script('test.py', '--export-dir', str(broken)), 'is missing')
 
 
+def test_output_dir_that_cannot_hold_a_run_is_one_line(idx_dir, tmp_path):
+    a_file = tmp_path / 'notes.txt'
+    a_file.write_text('precious')
+    assert_one_line_error(run_script('train.py', '--data-dir', idx_dir, '--output-dir', str(a_file), *TINY),
+                          '--output-dir', 'is a file')
+    assert_one_line_error(run_script('train.py', '--data-dir', idx_dir, '--output-dir', str(a_file / 'run'), *TINY),
+                          '--output-dir', 'is a file')
+    assert_one_line_error(run_script('train.py', '--data-dir', idx_dir, '--output-dir', '/proc/gan-run', *TINY),
+                          '--output-dir', 'cannot create or write')
+    assert a_file.read_text() == 'precious' and sorted(os.listdir(tmp_path)) == ['notes.txt']
+
+
 def test_data_errors(idx_dir, tmp_path):
     assert_one_line_error(run_script('train.py', '--data-dir', str(tmp_path / 'nowhere'), *TINY), 'not a folder')
     partial = tmp_path / 'partial'
