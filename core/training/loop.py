@@ -109,6 +109,7 @@ class Trainer:
         self.judge = self.judge_reference = None
         self.tensorboard = None
         self.last_checkpoint_time = _clock()
+        self.samples_written_at = None  # the iteration of the last sample grid written
 
     # Checkpoints ---------------------------------------------------------------
     def save_checkpoint(self):
@@ -137,9 +138,12 @@ class Trainer:
 
     # Outputs ----------------------------------------------------------------------
     def write_samples(self):
+        path = os.path.join(self.run.samples, f'iter-{self.state.iteration:08d}.png')
+        if self.samples_written_at == self.state.iteration:
+            return path  # the run ends on a drawing iteration: that grid is written already
+        self.samples_written_at = self.state.iteration
         noise, labels, rows = self.sample_inputs
         images = self.gan.generate(noise, labels)
-        path = os.path.join(self.run.samples, f'iter-{self.state.iteration:08d}.png')
         save_grid(path, images, rows)
         if self.tensorboard:
             self.tensorboard.samples(self.state.iteration, grid_picture(images, rows))
