@@ -60,7 +60,8 @@ def run_variant(name, changes, model, iterations, every, count, judge, reference
             trained += time.perf_counter() - start
             figures = judge_generator(judge, trainer.gan.generate, noise, cfg.num_classes, reference)
             recent = trainer.state.history[-every:]
-            row = dict(variant=name, model=model, changes=changes, iteration=target, train_seconds=round(trained, 1),
+            row = dict(variant=name, model=model, changes=changes, batch_size=cfg.batch_size, iteration=target,
+                       train_seconds=round(trained, 1),
                        loss_D=round(sum(h['loss_D'] for h in recent) / len(recent), 4),
                        loss_G=round(sum(h['loss_G'] for h in recent) / len(recent), 4),
                        frechet_distance=round(figures['frechet_distance'], 2),
