@@ -76,3 +76,14 @@ def onnx_outputs(sidecar, inputs):
     session = onnxruntime.InferenceSession(os.path.join(os.path.dirname(sidecar), info['onnx_file']),
                                            providers=['CPUExecutionProvider'])
     return session.run(None, {name: x.astype(np.float32) for name, x in zip(info['input_names'], inputs)})
+
+
+def checkpoint_weights(folder):
+    """Every array of a checkpoint's .params files (G, D and, with a moving average, G's average), as numpy."""
+    import glob
+
+    import mxnet as mx
+
+    return {f'{os.path.basename(path)}:{key}': value.asnumpy()
+            for path in sorted(glob.glob(os.path.join(folder, '*.params')))
+            for key, value in mx.nd.load(path).items()}

@@ -9,7 +9,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import ARCHITECTURES, onnx_outputs, tiny_config
+from conftest import ARCHITECTURES, checkpoint_weights, onnx_outputs, tiny_config
 from core.config import GANConfig
 from core.errors import UserError
 from core.sampling import ExportedGenerator
@@ -124,11 +124,6 @@ class InterruptAt(Progress):
             os.kill(os.getpid(), signal.SIGINT)
 
 
-def _params(folder):
-    return {k: v.asnumpy() for name in ('generator', 'discriminator')
-            for k, v in mx.nd.load(os.path.join(folder, f'{name}.params')).items()}
-
-
 def test_stopped_and_resumed_run_matches_an_uninterrupted_one(idx_dir, tmp_path):
     """Ctrl-C after 4 iterations, then --resume to 9 (across an epoch end, with a decaying learning rate)."""
     cfg = tiny_config(idx_dir, 'conv28', 10, batch_size=16, epochs=5, max_iters=9, lr_decay=0.5, lr_decay_every=3)
@@ -143,7 +138,7 @@ def test_stopped_and_resumed_run_matches_an_uninterrupted_one(idx_dir, tmp_path)
     status, run_b, _ = run_training(cfg_b, {'max_iters': 9}, resume=True)
     assert status == 'finished'
 
-    a, b = _params(straight[1].latest_checkpoint()), _params(run_b.latest_checkpoint())
+    a, b = checkpoint_weights(straight[1].latest_checkpoint()), checkpoint_weights(run_b.latest_checkpoint())
     assert a.keys() == b.keys()
     for key in a:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-7, err_msg=key)

@@ -8,8 +8,6 @@ imports), onnxruntime >= 1.16 (1.32 measured).
 import logging
 import warnings
 
-log = logging.getLogger(__name__)
-
 _FIXES_REGISTERED = False
 
 

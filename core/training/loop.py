@@ -108,7 +108,7 @@ class Trainer:
         self.window = None
         self.judge = self.judge_reference = None
         self.tensorboard = None
-        self.last_checkpoint_time = _clock()
+        self.last_checkpoint_time = None  # set when training starts and at each checkpoint
         self.samples_written_at = None  # the iteration of the last sample grid written
 
     # Checkpoints ---------------------------------------------------------------

@@ -8,7 +8,8 @@ unmaintained since 2019 and pins old protobuf versions). ``tensorboard
 from ..errors import UserError
 
 # Tags group as TensorBoard's sections: 'train/...' per iteration, 'quality/...' per epoch.
-STEP_TAGS = {'loss_D': 'train/loss_D', 'loss_G': 'train/loss_G', 'D_x': 'train/D_x', 'D_G_z': 'train/D_G_z'}  # D(x), D(G(z)); TensorBoard tags take no brackets
+# D(x) and D(G(z)) are D_x and D_G_z: tensorboardX replaces brackets in tags.
+STEP_TAGS = {'loss_D': 'train/loss_D', 'loss_G': 'train/loss_G', 'D_x': 'train/D_x', 'D_G_z': 'train/D_G_z'}
 
 
 class TensorBoardLog:
