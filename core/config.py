@@ -71,6 +71,9 @@ class GANConfig:
     mode_seeking: Optional[float] = _recipe_setting("weight of the mode-seeking term in G's loss (Mao et al. "
                                                     "2019): G is penalised when two noise vectors give alike "
                                                     "images (0: off)")
+    translate: Optional[float] = _recipe_setting("move the images D sees, real and generated alike, by up to this "
+                                                 "fraction of their size, a new random shift every iteration "
+                                                 "(DiffAugment; 0: off)")
     conditioning: Optional[str] = _recipe_setting("how a conditional discriminator sees the class: concat "
                                                   "(input planes, the seed's), projection, or acgan "
                                                   "(auxiliary classifier)")
@@ -164,6 +167,8 @@ class GANConfig:
         if not (isinstance(self.mode_seeking, (int, float)) and math.isfinite(self.mode_seeking)
                 and self.mode_seeking >= 0):
             bad('mode_seeking', f"must be 0 (off) or more, got {self.mode_seeking}")
+        if not (isinstance(self.translate, (int, float)) and 0 <= self.translate <= 0.25):
+            bad('translate', f"must be in [0, 0.25] (a fraction of the image size; 0 turns it off), got {self.translate}")
         for name in ('g_learning_rate', 'd_learning_rate', 'bn_eps', 'lr_decay'):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -217,6 +222,7 @@ class GANConfig:
         if 'recipe' not in values:  # saved before recipes existed: that code trained the seed's way
             values.update(recipe='seed', g_learning_rate=values.get('learning_rate', 2e-4),
                           d_learning_rate=values.get('learning_rate', 2e-4))
+        values.setdefault('translate', 0.0)  # saved before --translate existed: D saw the images unmoved
         known = {f.name for f in fields(cls)}
         return dataclasses.replace(cls(), **{k: v for k, v in values.items() if k in known})
 

@@ -47,6 +47,7 @@ RECIPES = {
         spectral_norm=False,
         conditioning='concat',      # the class as constant planes joined to D's input
         mode_seeking=0.0,
+        translate=0.0,              # D sees the images as they are
         batch_size=PerArchitecture(64, conv28=128),  # the seed's GAN used 64; its CGAN (conv28 networks) 128
     ),
     'tuned': dict(
@@ -59,6 +60,7 @@ RECIPES = {
         spectral_norm=False,        # no gain in the trials, and 40% slower iterations on lenet5
         conditioning='concat',      # projection and AC-GAN both drew worse digits in the trials
         mode_seeking=1.0,           # what keeps lenet5 from collapsing in its first iterations
+        translate=0.0,
         # Smaller batches: more updates per epoch for fewer images per second, far better digits per
         # minute. The CGAN's networks: 16 (8x the updates, about 25% fewer images/s; trials). lenet5: 32, its
         # smallest (its D compares groups of 32): one epoch gave FID 171 against 317 at 64. deep_convolution

@@ -13,6 +13,7 @@ from mxnet import autograd, gluon
 from .. import data as datalib
 from ..errors import UserError, short_reason
 from ..networks import build_networks, discriminator_takes_class, model_for, power_iteration
+from .augment import iteration_shift, shift_limit, translate
 from .average import MovingAverage
 from .losses import get_loss, mode_seeking_penalty
 
@@ -77,6 +78,8 @@ class GAN:
         self.auxiliary_classifier = cfg.conditional and not discriminator_takes_class(cfg.conditioning)
         self._real = [mx.nd.ones((self.device_batch, 1), ctx=c) for c in self.contexts]
         self._fake = [mx.nd.zeros((self.device_batch, 1), ctx=c) for c in self.contexts]
+        self._shift_limit = shift_limit(cfg.translate, cfg.image_size)
+        self._shift = (0, 0)  # this iteration's move of every image D sees (augment.py)
 
     def _trainer(self, net, learning_rate):
         cfg = self.cfg
@@ -94,8 +97,8 @@ class GAN:
 
     # --- One iteration ----------------------------------------------------------------
     def _judge(self, images, d_conds):
-        """D's outputs per device: (logits, class logits or None)."""
-        outs = [self.discriminator(x, *c) for x, c in zip(images, d_conds)]
+        """D's outputs per device, on the images moved by this iteration's shift: (logits, class logits or None)."""
+        outs = [self.discriminator(translate(x, *self._shift), *c) for x, c in zip(images, d_conds)]
         return [out if self.auxiliary_classifier else (out, None) for out in outs]
 
     def update_discriminator(self, reals, fakes, d_conds, labels):
@@ -151,7 +154,8 @@ class GAN:
         ``iteration`` counts the iterations done before this one (the moving
         average's warm-up reads it).
         """
-        reals = self._split(datalib.to_model_range(images)[:, None])
+        reals = self._split(datalib.to_model_range(images))
+        self._shift = iteration_shift(self.cfg.seed, iteration, self._shift_limit)
         noises = self._split(noise)
         if self.cfg.conditional:
             classes = self._split(labels.astype(np.float32))
@@ -195,7 +199,7 @@ class GAN:
             power_iteration(self.discriminator, steps=10)  # from a random u to a good estimate before training
 
     def generate(self, noise, labels=None):
-        """Images (N, 1, H, W) in [-1, 1] from the sampling generator in inference mode, on the first context.
+        """Images (N, C, H, W) in [-1, 1] from the sampling generator in inference mode, on the first context.
 
         The sampling generator is the moving average when the recipe keeps one.
         Batches have one device's training size, padded at the end: the graph
