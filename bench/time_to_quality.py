@@ -45,7 +45,7 @@ def peer_curve(name, cfg, folder, epochs, points):
     """[(seconds, iteration, images)] of the PyTorch peer trained the seed's way."""
     dataset = datalib.prepare_dataset(cfg)
     data_file = os.path.join(folder, 'data.npz')
-    np.savez(data_file, images=dataset.images, labels=dataset.labels)
+    np.savez(data_file, images=dataset.images[:, 0], labels=dataset.labels)  # the peer reads (N, H, W)
     out = os.path.join(folder, 'peer')
     os.makedirs(out)
     subprocess.run([peer_python(), os.path.join(ROOT, 'bench', 'torch_peer.py'), '--model', name,

@@ -129,6 +129,7 @@ def sample_command(argv, conditional, description):
     import numpy as np
 
     from .config import _OneLineParser
+    from .data import JUDGED_DATASETS
     from .paths import EXPORT_ROOT, RUNS_ROOT
     from .sampling import ExportedGenerator, OnnxGenerator, find_generator
     from .visualize import save_grid
@@ -165,6 +166,9 @@ def sample_command(argv, conditional, description):
         other = 'CGAN/test.py' if generator.conditional else 'test.py'
         raise UserError(f"export {generator.info['name']!r} is {'' if generator.conditional else 'un'}conditional: "
                         f"sample it with {other}")
+    if args.evaluate and generator.info.get('dataset', 'mnist') not in JUDGED_DATASETS:
+        raise UserError(f"--evaluate: the MNIST judge scores gray digits; export {generator.info['name']!r} was "
+                        f"trained on --dataset {generator.info['dataset']}, for which there is no judge")
     if conditional:
         digits = _parse_digits(args.digits, generator.num_classes)
         # The same noise in every row, so a column shows one style across digits.
@@ -180,7 +184,13 @@ def sample_command(argv, conditional, description):
     save_grid(out, images, rows, cols)
     if args.evaluate:
         print(_evaluate(generator, args.eval_samples, args.seed + 1))
-    what = f"digits {''.join(map(str, digits))}, {args.num} each" if conditional else f"{args.num} samples"
+    names = generator.info.get('class_names')
+    if conditional and names:
+        what = f"classes {', '.join(names[d] for d in digits)}, {args.num} each"
+    elif conditional:
+        what = f"digits {''.join(map(str, digits))}, {args.num} each"
+    else:
+        what = f"{args.num} samples"
     print(f"{_relative(out)}: {what} from {generator.info['name']} "
           f"(epoch {generator.info.get('epoch')}, iteration {generator.info.get('iteration')}"
           f"{', through onnxruntime' if args.onnx else ''})")

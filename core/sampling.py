@@ -97,7 +97,11 @@ class OnnxGenerator(_Generator):
         except ImportError:
             raise UserError("--onnx needs onnxruntime: pip install onnxruntime") from None
         try:
-            self.session = onnxruntime.InferenceSession(path, providers=['CPUExecutionProvider'])
+            options = onnxruntime.SessionOptions()
+            # Errors only: mxnet's converter lists the weights among the graph's inputs too, and
+            # onnxruntime warns once per weight about that, which would bury the script's one line.
+            options.log_severity_level = 3
+            self.session = onnxruntime.InferenceSession(path, options, providers=['CPUExecutionProvider'])
         except Exception as e:
             raise UserError(f"cannot load the ONNX export {path}: {short_reason(e)}") from None
 

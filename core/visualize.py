@@ -9,35 +9,37 @@ from .fileio import atomic_path
 
 
 def image_grid(images, rows, cols=None, pad=2, scale=1):
-    """Tile (N, C, H, W) or (N, H, W) images in [-1, 1] into one (rows*H, cols*W) uint8 picture.
+    """Tile (N, C, H, W) or (N, H, W) images in [-1, 1] into one uint8 picture.
 
-    Missing cells stay black; ``scale`` repeats each pixel for small images.
+    The picture is (rows*H, cols*W) for gray images and (rows*H, cols*W, 3)
+    for colour ones. Missing cells stay black; ``scale`` repeats each pixel
+    for small images.
     """
     images = np.asarray(images)
     if images.ndim == 4:
-        images = images[:, 0]
-    count, height, width = images.shape
+        images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
+    count, height, width = images.shape[:3]
     cols = cols or -(-count // rows)
     tiles = to_uint8(images)
-    grid = np.zeros((rows * (height + pad) + pad, cols * (width + pad) + pad), dtype=np.uint8)
+    grid = np.zeros((rows * (height + pad) + pad, cols * (width + pad) + pad) + images.shape[3:], dtype=np.uint8)
     for i in range(min(count, rows * cols)):
         r, c = divmod(i, cols)
         top, left = pad + r * (height + pad), pad + c * (width + pad)
         grid[top:top + height, left:left + width] = tiles[i]
     if scale > 1:
-        grid = np.kron(grid, np.ones((scale, scale), dtype=np.uint8))
+        grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
     return grid
 
 
 def grid_picture(images, rows, cols=None):
     """The picture a sample grid shows: :func:`image_grid`, with small images shown at twice their size."""
     images = np.asarray(images)
-    scale = 2 if images.shape[-1] < 48 else 1  # 28x28 digits are tiny on a screen
+    scale = 2 if images.shape[-1] < 48 else 1  # 28x28 digits and 32x32 pictures are tiny on a screen
     return image_grid(images, rows, cols, scale=scale)
 
 
 def save_grid(path, images, rows, cols=None):
-    """Write a grid of images (values in [-1, 1]) as a grayscale PNG; returns the path."""
+    """Write a grid of images (values in [-1, 1]) as a PNG, gray or colour as the images are; returns the path."""
     import matplotlib.image
     grid = grid_picture(images, rows, cols)
     with atomic_path(path) as tmp:

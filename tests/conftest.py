@@ -87,3 +87,39 @@ def checkpoint_weights(folder):
     return {f'{os.path.basename(path)}:{key}': value.asnumpy()
             for path in sorted(glob.glob(os.path.join(folder, '*.params')))
             for key, value in mx.nd.load(path).items()}
+
+
+def write_cifar10_batch(path, images, labels):
+    """Write CIFAR-10 binary records: one label byte, then 3,072 pixel bytes (R, G, B planes) per image."""
+    records = np.concatenate([np.asarray(labels, np.uint8)[:, None],
+                              np.asarray(images, np.uint8).reshape(len(labels), -1)], axis=1)
+    records.tofile(path)
+
+
+def tiny_colour_pictures(n, size=32, seed=0):
+    """(N, 3, size, size) 'pictures' and labels: class k is a coloured square, red for 0, green for 1, blue for 2."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    images = rng.integers(0, 40, (n, 3, size, size)).astype(np.uint8)
+    for i, k in enumerate(labels):
+        images[i, k, size // 4:3 * size // 4, size // 4:3 * size // 4] = 230
+    return images, labels
+
+
+@pytest.fixture(scope='session')
+def picture_dir(tmp_path_factory):
+    """A folder of real PNG and JPEG files in two class subfolders (24 pictures of assorted sizes and modes)."""
+    from PIL import Image
+    folder = tmp_path_factory.mktemp('pictures')
+    images, labels = tiny_colour_pictures(24, size=40)
+    for i, (image, label) in enumerate(zip(images, labels)):
+        name = ('circles', 'squares')[i % 2]
+        os.makedirs(folder / name, exist_ok=True)
+        picture = Image.fromarray(image.transpose(1, 2, 0))
+        if i % 3 == 0:
+            picture = picture.resize((60, 40))  # wider than tall: scaled and centre-cropped
+        if i % 4 == 1:
+            picture.save(folder / name / f'{i:02d}.jpg', quality=95)
+        else:
+            picture.save(folder / name / f'{i:02d}.png')
+    return str(folder)

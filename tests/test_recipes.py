@@ -136,7 +136,7 @@ def test_projection_and_auxiliary_classifier_learn_the_classes_of_real_images(id
         d = mx.gluon.SymbolBlock.imports(os.path.join(folder, info['symbol_file']), info['input_names'],
                                          os.path.join(folder, info['params_file']))
         data = datalib.prepare_dataset(cfg)
-        images = mx.nd.array(datalib.to_model_range(data.images[:64])[:, None])
+        images = mx.nd.array(datalib.to_model_range(data.images[:64]))
         truth = data.labels[:64]
         if conditioning == 'acgan':
             assert info['input_names'] == ['data'] and 'class logits' in info['output']

@@ -211,3 +211,27 @@ def test_a_run_killed_mid_epoch_resumes_as_if_never_stopped(idx_dir, tmp_path):
     for key in a:
         np.testing.assert_allclose(b[key], a[key], rtol=1e-5, atol=1e-7, err_msg=key)
     assert not [name for name in os.listdir(killed / 'checkpoints') if name.startswith('.')]
+
+
+def test_colour_pictures_train_export_and_sample_in_colour(picture_dir, tmp_path):
+    """Both scripts on a folder of colour pictures: colour grids, a 3-channel export, class names, no judge."""
+    import mxnet as mx
+    out = tmp_path / 'colour'
+    result = run_script('CGAN/train.py', '--dataset', 'folder', '--data-dir', picture_dir, '--num-classes', '2',
+                        '--max-iters', '2', '--output-dir', str(out), '--evaluate', *TINY, '--batch-size', '8')
+    assert result.returncode == 0, result.stderr
+    assert 'no judge for --dataset folder' in result.stdout + result.stderr
+    info = json.load(open(out / 'export' / 'cgan-generator-info.json'))
+    assert info['image_channels'] == 3 and info['class_names'] == ['circles', 'squares']
+    grid = matplotlib.image.imread(next((out / 'samples').glob('*.png')))
+    assert grid.ndim == 3 and np.ptp(grid[..., :3].astype(float), axis=2).max() > 0  # colour, not gray in RGB
+    # The export, in plain MXNet: colour images of the configured size.
+    net = mx.gluon.SymbolBlock.imports(str(out / 'export' / info['symbol_file']), info['input_names'],
+                                       str(out / 'export' / info['params_file']))
+    assert net(mx.nd.zeros((2, info['noise_dim'])), mx.nd.array([0, 1])).shape == (2, 3, 28, 28)
+    sampled = tmp_path / 'classes.png'
+    result = run_script('CGAN/test.py', '--export-dir', str(out), '--digits', '10', '--num', '3', '--out', str(sampled))
+    assert result.returncode == 0, result.stderr
+    assert 'classes squares, circles, 3 each' in result.stdout
+    assert matplotlib.image.imread(sampled).shape[:3] == ((2 * 30 + 2) * 2, (3 * 30 + 2) * 2, 4)
+    assert_one_line_error(run_script('CGAN/test.py', '--export-dir', str(out), '--evaluate'), 'no judge')

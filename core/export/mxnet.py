@@ -70,7 +70,7 @@ def export_network(net, folder, stem, info, onnx=True):
 
 def describe_inputs(cfg, role):
     """Per-sample input shapes of a network, keyed by the names mxnet gives exported inputs."""
-    image = [1, cfg.image_size, cfg.image_size]
+    image = [cfg.channels or 1, cfg.image_size, cfg.image_size]
     first = [cfg.noise_dim] if role == 'generator' else image
     takes_class = role == 'generator' or discriminator_takes_class(cfg.conditioning)
     if not (cfg.conditional and takes_class):
@@ -81,7 +81,7 @@ def describe_inputs(cfg, role):
 
 def _describe_output(cfg, role):
     if role == 'generator':
-        return 'images in [-1, 1], shape (N, 1, H, W)'
+        return f'images in [-1, 1], shape (N, {cfg.channels or 1}, H, W)'
     logit = 'one logit per image, shape (N, 1): > 0 means "real"'
     if cfg.conditional and not discriminator_takes_class(cfg.conditioning):
         return f'two outputs: {logit}; and class logits, shape (N, num_classes)'
@@ -95,11 +95,12 @@ def _describe_weights(cfg, role):
     return "the last training step's"
 
 
-def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=True):
+def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=True, class_names=()):
     """Export both networks of a run into ``folder``; return their sidecar paths.
 
     ``generator`` is the network that samples: the moving average when the
-    recipe keeps one (the sidecar's ``weights`` says which).
+    recipe keeps one (the sidecar's ``weights`` says which). ``class_names``
+    (a folder's subfolders, CIFAR-10's names) go in a conditional export's sidecar.
     """
     cfg = cfg.resolved()
     paths = []
@@ -114,7 +115,8 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=Tr
             'noise_dim': cfg.noise_dim,
             'noise_range': list(cfg.noise_range),
             'image_size': cfg.image_size,
-            'image_channels': 1,
+            'image_channels': cfg.channels or 1,
+            'dataset': cfg.dataset,
             'output': _describe_output(cfg, role),
             'weights': _describe_weights(cfg, role),
             'recipe': {key: getattr(cfg, key) for key in ('recipe',) + RECIPE_FIELDS},
@@ -126,6 +128,8 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=Tr
             info['batch_multiple'] = batch_multiple(cfg.discriminator_type)
         if cfg.conditional:
             info['conditioning'] = cfg.conditioning
+            if class_names:
+                info['class_names'] = list(class_names)
             if set(info['input_shapes']) == {'data0', 'data1'}:
                 info['class_input'] = 'data1: the class of each sample as a number 0..num_classes-1, shape (N,)'
         paths.append(export_network(net, folder, f'{cfg.name}-{role}', info, onnx))

@@ -71,18 +71,18 @@ def get_model(name, role, num_classes=0, channels=1, slope=0.2, eps=1e-5, prefix
     raise ValueError(f"role must be 'generator' or 'discriminator', not {role!r}")
 
 
-def model_for(cfg, role, channels=1):
-    """The uninitialised ``role`` network that config ``cfg`` describes."""
-    return get_model(cfg.discriminator_type, role, num_classes=cfg.num_classes, channels=channels,
+def model_for(cfg, role):
+    """The uninitialised ``role`` network that config ``cfg`` describes (``channels`` 0, not yet known, is gray)."""
+    return get_model(cfg.discriminator_type, role, num_classes=cfg.num_classes, channels=cfg.channels or 1,
                      slope=cfg.leaky_slope, eps=cfg.bn_eps, prefix=f'{role[0]}_',
                      spectral_norm=cfg.spectral_norm, conditioning=cfg.conditioning)
 
 
-def build_networks(cfg, ctx, channels=1):
+def build_networks(cfg, ctx):
     """The initialised (not yet hybridized) generator and discriminator for a config, on ``ctx`` (one or a list)."""
     nets = []
     for role in ('generator', 'discriminator'):
-        net = model_for(cfg, role, channels)
+        net = model_for(cfg, role)
         net.initialize(WEIGHT_INIT, ctx=ctx)
         nets.append(net)
     return tuple(nets)

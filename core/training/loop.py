@@ -1,5 +1,6 @@
 """The training loop: iterations over epochs, sample grids, checkpoints, resume, Ctrl-C and export."""
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -172,7 +173,8 @@ class Trainer:
         paths = []
         for folder in self.run.export_dirs:
             paths += export_pair(self.gan.sampler, self.gan.discriminator, folder, self.cfg,
-                                 epoch=len(self.state.epochs_done), iteration=self.state.iteration)
+                                 epoch=len(self.state.epochs_done), iteration=self.state.iteration,
+                                 class_names=self.dataset.class_names)
         return paths
 
     # The loop ----------------------------------------------------------------------
@@ -180,6 +182,12 @@ class Trainer:
         cfg = self.cfg
         if self.dataset is None:
             self.dataset = datalib.prepare_dataset(cfg)
+        if not cfg.channels:  # follow the data: the saved config.json and the export record what it was
+            self.cfg = cfg = dataclasses.replace(cfg, channels=self.dataset.channels)
+        if cfg.evaluate and cfg.dataset not in datalib.JUDGED_DATASETS:
+            self.progress.message(f"--evaluate: the MNIST judge scores MNIST-like gray digits; there is no judge "
+                                  f"for --dataset {cfg.dataset}, so training goes on without quality figures")
+            self.cfg = cfg = dataclasses.replace(cfg, evaluate=False)
         os.makedirs(self.run.folder, exist_ok=True)
         cfg.save(self.run.config)
         self.gan = GAN(cfg, self.contexts)

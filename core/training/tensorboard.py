@@ -39,8 +39,8 @@ class TensorBoardLog:
                 self.writer.add_scalar(f'quality/{key}', value, iteration)
 
     def samples(self, iteration, picture):
-        """A sample grid: a (H, W) uint8 picture."""
-        self.writer.add_image('samples', picture, iteration, dataformats='HW')
+        """A sample grid: a (H, W) gray or (H, W, 3) colour uint8 picture."""
+        self.writer.add_image('samples', picture, iteration, dataformats='HW' if picture.ndim == 2 else 'HWC')
 
     def close(self):
         self.writer.close()

