@@ -92,6 +92,12 @@ def train_command(argv, defaults, description, script):
         status, run, outputs = run_training(cfg, explicit, resume=args.resume, progress=progress)
     finally:
         progress.close()
+    if not outputs.get('samples') and status == 'finished':
+        print("this worker is done: worker 0 writes the run's samples, checkpoints and exports")
+        return 0
+    if status == 'stopped' and not outputs and cfg.kvstore == 'dist_sync':
+        print("stopped: worker 0 writes the checkpoint", file=sys.stderr)
+        return 130
     if status == 'stopped':
         where = f"--output-dir {_relative(run.folder)}"
         if outputs.get('checkpoint'):

@@ -98,6 +98,10 @@ class GANConfig:
     # Several devices, e.g. 'gpu(0),gpu(1)', split each batch between them (data parallel).
     context: str = _setting('auto', "'auto' (a GPU when one exists, else the CPU), 'cpu', 'gpu(N)', "
                                     "or a comma-separated list such as 'gpu(0),gpu(1)' to split each batch")
+    # Several processes or machines: python3 -m core.launch starts them (README, "Several machines").
+    kvstore: str = _setting('auto', "'auto' (one process) or 'dist_sync': one worker of a job that "
+                                    "`python3 -m core.launch` starts; the workers share each batch and "
+                                    "mxnet's parameter servers sum their gradients")
 
     # --- What a run writes -------------------------------------------------
     if_drawing: bool = _setting(True, "also show the sample grid in a window (only when a display exists)")
@@ -214,6 +218,11 @@ class GANConfig:
                                f"got {self.context!r}")
             if len(set(devices)) < len(devices) or len({d[:3] for d in devices}) > 1:
                 bad('context', f"list each device once, all CPUs or all GPUs, got {self.context!r}")
+        if self.kvstore not in ('auto', 'dist_sync'):
+            bad('kvstore', f"choose 'auto' or 'dist_sync', got {self.kvstore!r}")
+        if self.kvstore == 'dist_sync' and len(devices) > 1:
+            bad('kvstore', "dist_sync trains on one device per worker: start more workers instead of "
+                           f"--context {self.context}")
         if self.batch_size % len(devices):
             bad('batch_size', f"{self.batch_size} images cannot be split evenly over {len(devices)} devices")
         multiple = batch_multiple(self.discriminator_type)
@@ -251,7 +260,7 @@ class GANConfig:
 
 
 # Options that may change when a run is resumed; every other one must match the saved run.
-RESUMABLE_OPTIONS = ('memory_budget_mb', 'cache_dir', 'epochs', 'max_iters', 'if_drawing', 'draw_iter_num', 'if_save_params',
+RESUMABLE_OPTIONS = ('memory_budget_mb', 'cache_dir', 'kvstore', 'epochs', 'max_iters', 'if_drawing', 'draw_iter_num', 'if_save_params',
                      'save_period', 'checkpoint_minutes', 'keep_checkpoints', 'context', 'output_dir', 'evaluate',
                      'eval_samples', 'tensorboard')
 

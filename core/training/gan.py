@@ -49,11 +49,14 @@ class GAN:
     devices"), so it is not used.
     """
 
-    def __init__(self, cfg, contexts):
+    def __init__(self, cfg, contexts, cluster=None):
         self.cfg = cfg = cfg.resolved()
         self.contexts = list(contexts) if isinstance(contexts, (list, tuple)) else [contexts]
         self.ctx = self.contexts[0]  # where sampling and evaluation run
-        self.device_batch = cfg.batch_size // len(self.contexts)
+        # With --kvstore dist_sync (distributed.py) this process trains on its worker's share of each batch.
+        self.cluster = cluster
+        self.share_size = cfg.batch_size // (cluster.num_workers if cluster else 1)
+        self.device_batch = self.share_size // len(self.contexts)
         mx.random.seed(cfg.seed)  # weight initialisation follows the run's seed
         self.generator, self.discriminator = build_networks(cfg, self.contexts)
         # static_shape on several devices makes mxnet 1.9.1 drop BatchNorm's
@@ -119,6 +122,8 @@ class GAN:
                 # made the digits worse (README, "Training recipes").
                 losses = [loss + self.class_loss(rc, y) for loss, (_, rc), y in zip(losses, outs_real, labels)]
         autograd.backward(losses)
+        if self.cluster:
+            self.cluster.sum_gradients(self.discriminator)
         self.trainer_d.step(self.cfg.batch_size)
         if self.cfg.spectral_norm:
             power_iteration(self.discriminator)  # u follows the weights it normalises
@@ -143,6 +148,8 @@ class GAN:
                 losses = [loss + self.cfg.mode_seeking * mode_seeking_penalty(f, z)
                           for loss, f, z in zip(losses, fakes, noises)]
         autograd.backward(losses)
+        if self.cluster:
+            self.cluster.sum_gradients(self.generator)
         self.trainer_g.step(self.cfg.batch_size)
         if self.average:
             self.average.update(iteration)
@@ -151,8 +158,9 @@ class GAN:
     def step(self, images, labels, noise, iteration=0):
         """One D update then one G update; returns the iteration's figures as floats.
 
-        ``iteration`` counts the iterations done before this one (the moving
-        average's warm-up reads it).
+        ``images``, ``labels`` and ``noise`` are this process's share of the
+        batch (all of it, unless distributed). ``iteration`` counts the
+        iterations done before this one (the moving average's warm-up reads it).
         """
         reals = self._split(datalib.to_model_range(images))
         self._shift = iteration_shift(self.cfg.seed, iteration, self._shift_limit)
@@ -176,10 +184,10 @@ class GAN:
             fakes = [self.generator(z, *c) for z, c in zip(noises, g_conds)]
         losses_d, outs_real, outs_fake = self.update_discriminator(reals, fakes, d_conds, classes)
         losses_g = self.update_generator(fakes, noises, d_conds, classes, iteration)
-        # Sums per device, added on the host: the figures are means over the whole batch.
+        # Sums per device, added on the host: the figures are means over this process's share.
         sums = sum(mx.nd.stack(ld.sum(), lg.sum(), mx.nd.sigmoid(r).sum(), mx.nd.sigmoid(f).sum()).asnumpy()
                    for ld, lg, r, f in zip(losses_d, losses_g, outs_real, outs_fake))
-        return dict(zip(('loss_D', 'loss_G', 'D_x', 'D_G_z'), map(float, sums / self.cfg.batch_size)))
+        return dict(zip(('loss_D', 'loss_G', 'D_x', 'D_G_z'), map(float, sums / self.share_size)))
 
     # --- Sampling ------------------------------------------------------------------------
     def materialize(self):
@@ -197,6 +205,16 @@ class GAN:
         mx.nd.waitall()
         if cfg.spectral_norm:
             power_iteration(self.discriminator, steps=10)  # from a random u to a good estimate before training
+
+    def start_workers_alike(self):
+        """Distributed: every worker takes worker 0's weights (after a checkpoint loads, if resuming).
+
+        They are equal already when every worker starts from the same seed or
+        checkpoint: this makes sure. The moving average and the optimizer
+        states are not sent: they come from that same seed or checkpoint.
+        """
+        if self.cluster:
+            self.cluster.register(self.generator, self.discriminator)
 
     def generate(self, noise, labels=None):
         """Images (N, C, H, W) in [-1, 1] from the sampling generator in inference mode, on the first context.

@@ -3,6 +3,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -98,11 +99,13 @@ def _sample_inputs(cfg):
 class Trainer:
     """Runs the configured training in ``run``, reporting to ``progress``."""
 
-    def __init__(self, cfg, run, progress=None, dataset=None):
+    def __init__(self, cfg, run, progress=None, dataset=None, cluster=None):
         self.cfg = cfg
         self.run = run
         self.progress = progress or Progress()
         self.dataset = dataset
+        self.cluster = cluster  # --kvstore dist_sync: this worker's place in the job (distributed.py)
+        self.writes = cluster is None or cluster.writes  # only worker 0 writes the run's files
         self.contexts = select_contexts(cfg.devices())
         self.gan = None
         self.state = TrainingState()
@@ -114,7 +117,7 @@ class Trainer:
 
     # Checkpoints ---------------------------------------------------------------
     def save_checkpoint(self):
-        if not self.cfg.if_save_params:
+        if not self.cfg.if_save_params or not self.writes:
             return None
         path = os.path.join(self.run.checkpoints, f'iter-{self.state.iteration:08d}')
         if os.path.isdir(path):
@@ -139,6 +142,8 @@ class Trainer:
 
     # Outputs ----------------------------------------------------------------------
     def write_samples(self):
+        if not self.writes:
+            return None
         path = os.path.join(self.run.samples, f'iter-{self.state.iteration:08d}.png')
         if self.samples_written_at == self.state.iteration:
             return path  # the run ends on a drawing iteration: that grid is written already
@@ -165,12 +170,16 @@ class Trainer:
 
     def write_log(self):
         """Rewrite log.jsonl from the epoch summaries, so a resumed run never repeats lines."""
+        if not self.writes:
+            return
         with atomic_path(self.run.log) as tmp, open(tmp, 'w') as f:
             for summary in self.state.epochs_done:
                 f.write(json.dumps(summary) + '\n')
 
     def export(self):
         paths = []
+        if not self.writes:
+            return paths
         for folder in self.run.export_dirs:
             paths += export_pair(self.gan.sampler, self.gan.discriminator, folder, self.cfg,
                                  epoch=len(self.state.epochs_done), iteration=self.state.iteration,
@@ -188,15 +197,17 @@ class Trainer:
             self.progress.message(f"--evaluate: the MNIST judge scores MNIST-like gray digits; there is no judge "
                                   f"for --dataset {cfg.dataset}, so training goes on without quality figures")
             self.cfg = cfg = dataclasses.replace(cfg, evaluate=False)
-        os.makedirs(self.run.folder, exist_ok=True)
-        cfg.save(self.run.config)
-        self.gan = GAN(cfg, self.contexts)
+        if self.writes:
+            os.makedirs(self.run.folder, exist_ok=True)
+            cfg.save(self.run.config)
+        self.gan = GAN(cfg, self.contexts, self.cluster)
         self.sample_inputs = _sample_inputs(cfg)
         self.gan.materialize()
         if checkpoint:
             self.load_checkpoint(checkpoint)
             self.progress.message(f"resumed from {checkpoint} (iteration {self.state.iteration})")
-        if cfg.tensorboard:
+        self.gan.start_workers_alike()
+        if cfg.tensorboard and self.writes:
             self.tensorboard = TensorBoardLog(self.run.folder, resume_at=self.state.iteration)
 
     def finished(self):
@@ -220,6 +231,9 @@ class Trainer:
                 index = order[state.batch * cfg.batch_size:(state.batch + 1) * cfg.batch_size]
                 noise = datalib.iteration_noise(cfg.seed, state.iteration, cfg.batch_size,
                                                 cfg.noise_dim, cfg.noise_range)
+                if self.cluster:  # this worker's rows of the batch one process would train on
+                    first, end = self.cluster.share(cfg.batch_size)
+                    index, noise = index[first:end], noise[first:end]
                 figures = self.gan.step(self.dataset.images[index], self.dataset.labels[index], noise,
                                         state.iteration)
                 state.iteration += 1
@@ -244,7 +258,7 @@ class Trainer:
         summary = {key: float(np.mean([h[key] for h in recent])) for key in ('loss_D', 'loss_G', 'D_x', 'D_G_z')}
         summary.update(epoch=state.epoch + 1, iteration=state.iteration, seconds=round(seconds, 2),
                        images_per_second=round(batches * cfg.batch_size / max(seconds, 1e-9), 2))
-        if cfg.evaluate:
+        if cfg.evaluate and self.writes:
             summary['quality'] = self.judge_samples()
         state.epochs_done.append(summary)
         state.epoch += 1
@@ -258,6 +272,8 @@ class Trainer:
 
     def finish(self):
         """What the end of a run writes: last samples, checkpoint, loss curve, exports."""
+        if not self.writes:
+            return {}  # worker 0 writes the run's outputs
         outputs = {'samples': self.write_samples()}
         checkpoint = self.save_checkpoint()
         if checkpoint:
@@ -276,15 +292,35 @@ class Trainer:
             self.tensorboard = None
 
 
+def _share_multiple(cfg):
+    """What each distributed worker's share of a batch must be a multiple of (as a device's share must)."""
+    from ..networks import batch_multiple
+    cfg = cfg.resolved()
+    return math.lcm(batch_multiple(cfg.discriminator_type), 2 if cfg.mode_seeking else 1)
+
+
 def run_training(cfg, explicit, resume=False, progress=None, runs_root=RUNS_ROOT, export_root=EXPORT_ROOT,
                  dataset=None):
     """Everything ``train.py`` does: prepare the run, train, and write the results.
 
     Returns (status, run, outputs): status 'finished' or 'stopped' (Ctrl-C:
     a checkpoint was written and ``--resume`` continues).
+
+    With ``--kvstore dist_sync`` this process is one worker of a job that
+    core/launch.py started: worker 0 trains and writes the run; the others
+    train their share, log only epoch summaries and write nothing.
     """
-    cfg, run, checkpoint = prepare_run(cfg, explicit, resume, runs_root, export_root)
-    trainer = Trainer(cfg, run, progress, dataset)
+    cluster = None
+    if cfg.kvstore == 'dist_sync':
+        from .distributed import Cluster
+        cfg = cfg.validate()
+        cluster = Cluster(cfg.kvstore)
+        cluster.check_batch(cfg.resolved().batch_size, _share_multiple(cfg))
+        if not cluster.writes:
+            progress = Progress()
+    cfg, run, checkpoint = prepare_run(cfg, explicit, resume, runs_root, export_root,
+                                       writes=cluster is None or cluster.writes)
+    trainer = Trainer(cfg, run, progress, dataset, cluster)
     try:
         trainer.setup(checkpoint)
         with stop_request_on_sigint() as stop:

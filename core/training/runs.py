@@ -84,12 +84,14 @@ def _check_writable_folder(folder, option):
                 pass
 
 
-def prepare_run(cfg, explicit, resume, runs_root=RUNS_ROOT, export_root=EXPORT_ROOT):
+def prepare_run(cfg, explicit, resume, runs_root=RUNS_ROOT, export_root=EXPORT_ROOT, writes=True):
     """Decide the run folder and the settings to use; never touch an existing run unless resuming.
 
     Returns (cfg, run, checkpoint): cfg validated, with the recipe's values
     filled in. On resume the saved settings are used and only options in
-    RESUMABLE_OPTIONS may be changed on the command line.
+    RESUMABLE_OPTIONS may be changed on the command line. A process that
+    ``writes`` nothing (a distributed worker other than worker 0) skips the
+    checks of the folder that worker 0 makes and writes.
     """
     cfg = cfg.validate()  # the recipe's values filled in
     if resume:
@@ -98,7 +100,8 @@ def prepare_run(cfg, explicit, resume, runs_root=RUNS_ROOT, export_root=EXPORT_R
             raise UserError(f"--resume: no run of {cfg.name!r} with a checkpoint under {runs_root}; "
                             "give --output-dir FOLDER of the run to resume")
         run = Run(folder, [])
-        run.remove_partial_checkpoints()
+        if writes:
+            run.remove_partial_checkpoints()
         checkpoint = run.latest_checkpoint()
         if not os.path.isfile(run.config) or not checkpoint:
             raise UserError(f"--resume: {folder} holds no checkpoint to resume from")
@@ -111,8 +114,9 @@ def prepare_run(cfg, explicit, resume, runs_root=RUNS_ROOT, export_root=EXPORT_R
         cfg = cfg.validate()
     else:
         folder = cfg.output_dir or _next_run_folder(cfg.name, runs_root)
-        _check_writable_folder(folder, '--output-dir' if cfg.output_dir else f'the runs folder {runs_root}')
-        if os.path.exists(folder) and os.listdir(folder):
+        if writes:
+            _check_writable_folder(folder, '--output-dir' if cfg.output_dir else f'the runs folder {runs_root}')
+        if writes and os.path.exists(folder) and os.listdir(folder):
             raise UserError(f"--output-dir: {folder} is not empty; add --resume to continue the run there, "
                             "or choose a new folder")
         checkpoint = None
