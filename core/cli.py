@@ -101,8 +101,13 @@ def train_command(argv, defaults, description, script):
     if status == 'stopped':
         where = f"--output-dir {_relative(run.folder)}"
         if outputs.get('checkpoint'):
+            launcher = ''
+            if cfg.kvstore == 'dist_sync':  # the same job again: the launcher and its counts
+                launcher = (f"python3 -m core.launch --workers {os.environ.get('DMLC_NUM_WORKER')} "
+                            f"--servers {os.environ.get('DMLC_NUM_SERVER')} -- ")
+                where += ' --kvstore dist_sync'
             print(f"stopped: checkpoint {_relative(outputs['checkpoint'])}; continue with: "
-                  f"python3 {_relative(script)} --resume {where}", file=sys.stderr)
+                  f"{launcher}python3 {_relative(script)} --resume {where}", file=sys.stderr)
         else:
             print("stopped: nothing saved (--no-if-save-params)", file=sys.stderr)
         return 130

@@ -184,7 +184,7 @@ class Job:
         joined_by = time.monotonic() + self.args.join_timeout
         while True:
             if stop_requested.is_set():
-                return self.stop(signal.SIGINT, 130)
+                return self._interrupt()
             if all(w.finished() and w.process.returncode == 0 for w in self.workers):
                 return self._finish()
             for part in self.parts:
@@ -208,6 +208,15 @@ class Job:
                                   "the scheduler or a server cannot be reached (check --hostfile, the port and "
                                   "the firewall), or the command does not train with --kvstore dist_sync", 1)
             time.sleep(0.1)
+
+    def _interrupt(self):
+        """Ctrl-C: the workers stop after one common iteration and worker 0 saves; then the rest ends."""
+        for worker in self.workers:
+            worker.signal(signal.SIGINT)
+        deadline = time.monotonic() + STOP_GRACE_S
+        while time.monotonic() < deadline and not all(w.finished() for w in self.workers):
+            time.sleep(0.1)
+        return self.stop(signal.SIGTERM, 130)
 
     def _finish(self):
         """All workers succeeded: give the servers and the scheduler a moment to end on their own."""

@@ -78,30 +78,52 @@ def test_a_distributed_run_resumes(idx_dir, tmp_path):
     assert 'resumed from' in second.stdout and newest_checkpoint(out).endswith('iter-00000004')
 
 
-def test_a_worker_that_dies_ends_the_job_and_leaves_no_process(idx_dir, tmp_path):
+def start_training_job(idx_dir, folder):
+    """A long distributed CGAN run, once both workers train: (the launcher's Popen, {launch index: pid})."""
     command = [sys.executable, *LAUNCH, 'python3', 'CGAN/train.py', '--kvstore', 'dist_sync', '--data-dir', idx_dir,
-               '--max-iters', '100000', '--output-dir', str(tmp_path / 'run'), *TINY]
+               '--max-iters', '100000', '--output-dir', folder, *TINY]
     job = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                            start_new_session=True)
     pids, lines = {}, []
+    deadline = time.monotonic() + 120
+    for line in job.stdout:
+        lines.append(line)
+        match = re.match(r'\[launch\] worker (\d): pid (\d+)', line)
+        if match:
+            pids[int(match.group(1))] = int(match.group(2))
+        if 'cgan epoch 1/' in line or time.monotonic() > deadline:
+            break
+    assert len(pids) == 2, ''.join(lines)
+    return job, pids
+
+
+def finish(job, timeout=60):
+    """The rest of the job's (stdout, stderr), killing it if it outlives ``timeout``."""
     try:
-        deadline = time.monotonic() + 120
-        for line in job.stdout:  # wait until both workers train
-            lines.append(line)
-            match = re.match(r'\[launch\] worker (\d): pid (\d+)', line)
-            if match:
-                pids[int(match.group(1))] = int(match.group(2))
-            if 'cgan epoch 1/' in line or time.monotonic() > deadline:
-                break
-        assert len(pids) == 2, ''.join(lines)
-        os.kill(pids[1], signal.SIGKILL)
-        started = time.monotonic()
-        out, err = job.communicate(timeout=60)
-        assert time.monotonic() - started < 30  # bounded: the launcher stops the rest at once
+        return job.communicate(timeout=timeout)
     finally:
         if job.poll() is None:
             os.killpg(job.pid, signal.SIGKILL)
             job.wait()
+
+
+def test_ctrl_c_stops_every_worker_after_the_same_iteration_and_worker_0_saves(idx_dir, tmp_path):
+    job, pids = start_training_job(idx_dir, str(tmp_path / 'run'))
+    job.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends the launcher
+    out, err = finish(job)
+    assert job.returncode == 130, out[-2000:] + err
+    checkpoint = newest_checkpoint(str(tmp_path / 'run'))
+    assert 'continue with: python3 -m core.launch --workers 2 --servers 1 -- python3 CGAN/train.py --resume' in out
+    assert os.path.basename(checkpoint) in out and 'Traceback' not in out + err
+    assert not any(alive(pid) for pid in pids.values())
+
+
+def test_a_worker_that_dies_ends_the_job_and_leaves_no_process(idx_dir, tmp_path):
+    job, pids = start_training_job(idx_dir, str(tmp_path / 'run'))
+    os.kill(pids[1], signal.SIGKILL)
+    started = time.monotonic()
+    out, err = finish(job)
+    assert time.monotonic() - started < 30  # bounded: the launcher stops the rest at once
     assert job.returncode != 0
     assert err.strip().count('\n') == 0 and re.match(r'error: (worker 1|rank \d) was killed; stopped the job', err), err
     assert not any(alive(pid) for pid in pids.values())

@@ -28,6 +28,8 @@ LAUNCH_HINT = ("python3 -m core.launch --workers 2 --servers 1 -- python3 train.
 class Cluster:
     """This worker's place in a dist_sync job, and the kvstore that sums gradients over the workers."""
 
+    STOP_KEY = 999999  # a key beyond every parameter's: the workers' stop flags
+
     def __init__(self, kind='dist_sync'):
         if os.environ.get('DMLC_ROLE') != 'worker':
             raise UserError(f"--kvstore {kind} trains as one worker of a job that the launcher starts: {LAUNCH_HINT}")
@@ -78,11 +80,25 @@ class Cluster:
                 param.data().copyto(buffer)
             keys += self._keys[id(net)]
             values += self._buffers[id(net)]
+        self._flag = mx.nd.zeros((1,), ctx=mx.cpu())
+        keys.append(self.STOP_KEY)
+        values.append(self._flag)
         self.kv.init(keys, values)           # worker 0's values are stored; a barrier for all
         self.kv.pull(keys, out=values)       # ... and copied into every worker's parameters
         for net in nets:
             for param, buffer in zip(self._trained(net), self._buffers[id(net)]):
                 param.set_data(buffer)
+
+    def anyone(self, flag):
+        """Whether ``flag`` is set on any worker (a sum over the workers): how they agree to stop together.
+
+        A worker that stopped alone would leave the others waiting for its
+        gradients; after a Ctrl-C all of them stop after the same iteration,
+        and worker 0 saves a checkpoint there.
+        """
+        self._flag[:] = float(flag)
+        self.kv.pushpull(self.STOP_KEY, self._flag, out=self._flag)
+        return bool(self._flag.asscalar() > 0)
 
     def sum_gradients(self, net):
         """Replace ``net``'s gradients by their sum over all workers."""

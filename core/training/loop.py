@@ -226,7 +226,10 @@ class Trainer:
             self.progress.epoch_start(state.epoch, cfg.epochs, state.batch, per_epoch)
             started, first_batch = time.perf_counter(), state.batch
             while state.batch < per_epoch and not self.finished():
-                if stop.is_set():
+                stopping = stop.is_set()
+                if self.cluster:  # every worker stops after the same iteration, or none does
+                    stopping = self.cluster.anyone(stopping)
+                if stopping:
                     return 'stopped'
                 index = order[state.batch * cfg.batch_size:(state.batch + 1) * cfg.batch_size]
                 noise = datalib.iteration_noise(cfg.seed, state.iteration, cfg.batch_size,
