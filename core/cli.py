@@ -155,8 +155,9 @@ def sample_command(argv, conditional, description):
     parser.add_argument('--out', default=None, help='PNG file to write (default: runs/samples/NAME-seedS.png)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the noise')
     if conditional:
-        parser.add_argument('--digits', nargs='+', default=['0123456789'],
-                            help="digits to draw, in order: '--digits 314' or '--digits 3 1 4'")
+        parser.add_argument('--digits', nargs='+', default=None,
+                            help="digits (classes) to draw, in order: '--digits 314' or '--digits 3 1 4'; "
+                                 "default: every class")
         parser.add_argument('--num', type=int, default=10, help='samples of each digit (one row per digit)')
     else:
         parser.add_argument('--num', type=int, default=64, help='number of samples in the grid')
@@ -181,7 +182,8 @@ def sample_command(argv, conditional, description):
         raise UserError(f"--evaluate: the MNIST judge scores gray digits; export {generator.info['name']!r} was "
                         f"trained on --dataset {generator.info['dataset']}, for which there is no judge")
     if conditional:
-        digits = _parse_digits(args.digits, generator.num_classes)
+        digits = _parse_digits(args.digits, generator.num_classes) if args.digits else \
+            list(range(generator.num_classes))
         # The same noise in every row, so a column shows one style across digits.
         noise = np.tile(generator.noise(args.num, args.seed), (len(digits), 1))
         labels = np.repeat(digits, args.num).astype(np.float32)

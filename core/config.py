@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from typing import List, Optional
 
 from .errors import UserError
+from .config_file import config_file_argument, read_config_file
 from .fileio import write_json
 from .recipes import DEFAULT_RECIPE, LOSSES, RECIPE_FIELDS, RECIPES, recipe_value
 
@@ -301,6 +302,7 @@ def build_parser(defaults, description, extra=None):
         else:
             shown = f'default: {default!r}'
         parser.add_argument(flag, help=f"{f.metadata['help']} ({shown})", **kwargs)
+    config_file_argument(parser)
     parser.add_argument('--resume', action='store_true', default=False,
                         help='continue the run in --output-dir (or the newest matching run) from its last checkpoint')
     if extra:
@@ -311,9 +313,11 @@ def build_parser(defaults, description, extra=None):
 def config_from_args(args, defaults):
     """Return (config, explicit) from a namespace of :func:`build_parser`.
 
-    ``explicit`` maps the config fields the user gave on the command line to
-    their values. The config is not validated here.
+    ``explicit`` maps the config fields the user gave (in a ``--config`` file
+    or on the command line, which wins) to their values. The config is not
+    validated here.
     """
     names = {f.name for f in fields(GANConfig)}
-    explicit = {k: v for k, v in vars(args).items() if k in names}
+    from_file = read_config_file(args.config) if getattr(args, 'config', None) else {}
+    explicit = {**from_file, **{k: v for k, v in vars(args).items() if k in names}}
     return dataclasses.replace(defaults, **explicit), explicit

@@ -234,4 +234,6 @@ def test_colour_pictures_train_export_and_sample_in_colour(picture_dir, tmp_path
     assert result.returncode == 0, result.stderr
     assert 'classes squares, circles, 3 each' in result.stdout
     assert matplotlib.image.imread(sampled).shape[:3] == ((2 * 30 + 2) * 2, (3 * 30 + 2) * 2, 4)
+    every = run_script('CGAN/test.py', '--export-dir', str(out), '--num', '2', '--out', str(tmp_path / 'all.png'))
+    assert every.returncode == 0 and 'classes circles, squares, 2 each' in every.stdout  # default: every class
     assert_one_line_error(run_script('CGAN/test.py', '--export-dir', str(out), '--evaluate'), 'no judge')

@@ -1,0 +1,114 @@
+"""Settings files: ``--config FILE`` reads JSON, or INI as seed 003 keeps its settings.
+
+Keys are the config's field names (``batch_size``; ``batch-size`` works
+too); every value is checked against the field's type here, and the whole
+config is validated later as usual. Options given on the command line win
+over the file. A run's own ``config.json`` is such a file, so
+``python3 train.py --config runs/00001-lenet5/config.json --output-dir NEW``
+trains those settings again.
+"""
+import configparser
+import json
+import math
+from dataclasses import fields
+from typing import List, Optional
+
+from .errors import UserError
+
+_BOOLEANS = {'1': True, 'true': True, 'yes': True, 'on': True, '0': False, 'false': False, 'no': False, 'off': False}
+
+
+def _field_types():
+    from .config import GANConfig
+    return {f.name: f.type for f in fields(GANConfig)}
+
+
+def _read(path):
+    """{key: value} from a JSON object or the sections of an INI file (values as strings)."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except OSError as e:
+        raise UserError(f"--config: cannot read {path}: {e.strerror}") from None
+    if path.lower().endswith('.json') or text.lstrip().startswith('{'):
+        try:
+            values = json.loads(text)
+        except ValueError as e:
+            raise UserError(f"--config {path}: not valid JSON ({e})") from None
+        if not isinstance(values, dict):
+            raise UserError(f"--config {path}: expected a JSON object of settings")
+        return values
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text if text.lstrip().startswith('[') else '[settings]\n' + text, source=path)
+    except configparser.Error as e:
+        raise UserError(f"--config {path}: not a valid INI file ({str(e).splitlines()[0]})") from None
+    return {key: value for section in parser.sections() for key, value in parser.items(section)}
+
+
+def _typed(path, key, kind, value):
+    """``value`` as a value of the field's type, or a UserError naming the file and the key."""
+    def bad(expected):
+        return UserError(f"--config {path}: {key} = {value!r} is not {expected}")
+
+    if kind in (Optional[str], str):
+        if value is None and kind is Optional[str]:
+            return None
+        if not isinstance(value, str):
+            raise bad('text')
+        return value
+    if value is None and kind in (Optional[float], Optional[int], Optional[bool]):
+        return None  # the recipe decides, as when the option is not given
+    if kind in (bool, Optional[bool]):
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+            return _BOOLEANS[value.strip().lower()]
+        raise bad('true or false')
+    if kind in (int, Optional[int]):
+        try:
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, bool) or not float(number).is_integer():
+                raise ValueError
+            return int(number)
+        except (TypeError, ValueError):
+            raise bad('a whole number') from None
+    if kind in (float, Optional[float]):
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            number = float(value)
+        except (TypeError, ValueError):
+            raise bad('a number') from None
+        if not math.isfinite(number):
+            raise bad('a finite number')
+        return number
+    if kind == List[float]:
+        items = value
+        if isinstance(value, str):
+            items = [v for v in value.strip().strip('[]').replace(',', ' ').split() if v]
+        try:
+            numbers = [float(v) for v in items]
+        except (TypeError, ValueError):
+            raise bad('a list of numbers') from None
+        return numbers
+    raise bad(f'a {kind}')
+
+
+def read_config_file(path):
+    """The settings in ``path`` as {field: typed value}; a one-line UserError for any unknown key or bad value."""
+    types = _field_types()
+    settings = {}
+    for key, value in _read(path).items():
+        name = str(key).strip().replace('-', '_')
+        if name not in types:
+            raise UserError(f"--config {path}: unknown setting {key!r} (see python3 train.py --help)")
+        settings[name] = _typed(path, key, types[name], value)
+    return settings
+
+
+def config_file_argument(parser):
+    """Add ``--config FILE`` to a script's parser."""
+    parser.add_argument('--config', metavar='FILE', default=None,
+                        help='read settings from a JSON or INI file (a run\'s config.json works); '
+                             'options given on the command line win')
