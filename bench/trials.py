@@ -50,7 +50,7 @@ def run_variant(name, changes, model, iterations, every, count, judge, reference
     with tempfile.TemporaryDirectory() as folder:
         trainer = measuring_trainer(MODELS[model](), os.path.join(folder, 'run'), dataset=dataset, **changes)
         cfg = trainer.cfg
-        noise = datalib.fixed_noise(cfg.seed + 1, count, cfg.noise_dim, cfg.noise_range)
+        noise = datalib.fixed_noise(cfg.seed + 1, count, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution)
         trained = 0.0
         rows = []
         for target in range(every, iterations + 1, every):
@@ -58,7 +58,8 @@ def run_variant(name, changes, model, iterations, every, count, judge, reference
             start = time.perf_counter()
             trainer.train()
             trained += time.perf_counter() - start
-            figures = judge_generator(judge, trainer.gan.generate, noise, cfg.num_classes, reference)
+            figures = judge_generator(judge, trainer.gan.generate, noise, cfg.num_classes, reference,
+                                      trainer.gan.value_range)
             recent = trainer.state.history[-every:]
             row = dict(variant=name, model=model, changes=changes, batch_size=cfg.batch_size, iteration=target,
                        train_seconds=round(trained, 1),

@@ -194,7 +194,7 @@ def sample_command(argv, conditional, description):
         rows = -(-args.num // cols)
     images = generator.generate(noise, labels)
     out = args.out or os.path.join(RUNS_ROOT, 'samples', f"{generator.info['name']}-seed{args.seed}.png")
-    save_grid(out, images, rows, cols)
+    save_grid(out, images, rows, cols, value_range=generator.value_range)
     if args.evaluate:
         print(_evaluate(generator, args.eval_samples, args.seed + 1))
     names = generator.info.get('class_names')
@@ -215,4 +215,4 @@ def _evaluate(generator, count, seed):
     from .judge import format_figures, judge_generator, load_judge
 
     return format_figures(judge_generator(load_judge(), generator.generate, generator.noise(count, seed),
-                                          generator.num_classes))
+                                          generator.num_classes, value_range=generator.value_range))

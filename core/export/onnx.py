@@ -17,9 +17,10 @@ def _register_converter_fixes():
     The converter writes the newest opset that the installed onnx knows (18 or
     more for onnx >= 1.13), but emits ``ReduceMean`` with an ``axes``
     attribute, which opset 18 moved to an input: onnx rejects such a graph.
-    This converter, registered for opset 18, passes the axes as an input (the
-    way mx.onnx's own opset-13 ``sum`` converter does). MinibatchStddev, in
-    lenet5's discriminator, is the layer here that takes means over axes.
+    The same holds for ``ReduceMax``. These converters, registered for opset
+    18, pass the axes as an input (the way mx.onnx's own opset-13 ``sum``
+    converter does). MinibatchStddev, in lenet5's discriminator, takes means
+    over axes; maxout's discriminator takes maxima.
     """
     global _FIXES_REGISTERED
     if _FIXES_REGISTERED:
@@ -29,21 +30,25 @@ def _register_converter_fixes():
         convert_string_to_list, create_tensor, get_boolean_attribute_value, get_inputs)
     from onnx.helper import make_node
 
-    previous = MXNetGraph.registry_[13]['mean']
+    def reduce_with_axes_input(mx_name, onnx_op):
+        previous = MXNetGraph.registry_[13][mx_name]
 
-    @MXNetGraph.register('mean', 18)
-    def convert_mean(node, **kwargs):
-        name, input_nodes, attrs = get_inputs(node, kwargs)
-        axis = str(attrs.get('axis', 'None'))
-        if axis in ('None', '()'):
-            return previous(node, **kwargs)  # a mean over everything: no axes to pass
-        axes = convert_string_to_list(axis)
-        create_tensor(axes, name + '_axes', kwargs['initializer'])
-        if get_boolean_attribute_value(attrs, 'keepdims'):
-            return [make_node('ReduceMean', [input_nodes[0], name + '_axes'], [name], keepdims=1, name=name)]
-        # mxnet drops the reduced axes; a mean over all of them gives shape (1,) in mxnet but () here.
-        return [make_node('ReduceMean', [input_nodes[0], name + '_axes'], [name + '_kept'], keepdims=1),
-                make_node('Squeeze', [name + '_kept', name + '_axes'], [name], name=name)]
+        @MXNetGraph.register(mx_name, 18)
+        def convert(node, **kwargs):
+            name, input_nodes, attrs = get_inputs(node, kwargs)
+            axis = str(attrs.get('axis', 'None'))
+            if axis in ('None', '()'):
+                return previous(node, **kwargs)  # a reduction over everything: no axes to pass
+            axes = convert_string_to_list(axis)
+            create_tensor(axes, name + '_axes', kwargs['initializer'])
+            if get_boolean_attribute_value(attrs, 'keepdims'):
+                return [make_node(onnx_op, [input_nodes[0], name + '_axes'], [name], keepdims=1, name=name)]
+            # mxnet drops the reduced axes; a reduction over all of them gives shape (1,) in mxnet but () here.
+            return [make_node(onnx_op, [input_nodes[0], name + '_axes'], [name + '_kept'], keepdims=1),
+                    make_node('Squeeze', [name + '_kept', name + '_axes'], [name], name=name)]
+
+    reduce_with_axes_input('mean', 'ReduceMean')
+    reduce_with_axes_input('max', 'ReduceMax')  # maxout's discriminator: the maximum over each unit's pieces
 
     _FIXES_REGISTERED = True
 

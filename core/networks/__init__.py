@@ -12,16 +12,35 @@ from .deep_convolution import DeepConvolutionDiscriminator, DeepConvolutionGener
 from .conditioning import CONDITIONINGS, ConditionalGenerator, discriminator_takes_class, wrap_discriminator
 from .layers import WEIGHT_INIT, power_iteration, spectral_norm_layers
 from .lenet5 import LeNet5Discriminator, LeNet5Generator
+from .maxout import MaxoutDiscriminator, MaxoutGenerator
+from .mlp import MLPDiscriminator, MLPGenerator
 
-# batch_multiple: a device's share of a batch must be a multiple of it (the
-# discriminator compares samples in groups of that size).
-Architecture = namedtuple('Architecture', 'generator discriminator image_sizes batch_multiple')
+# image_sizes: the sizes it is built for (None: any). batch_multiple: a device's
+# share of a batch must be a multiple of it (the discriminator compares samples
+# in groups of that size). output_range: the generator's last activation's
+# range (tanh: -1..1, sigmoid: 0..1), which the data is scaled to.
+# generator_options, discriminator_options: the settings (see NETWORK_OPTIONS)
+# each network's constructor takes; a setting an architecture does not take
+# must stay at its default.
+Architecture = namedtuple('Architecture', 'generator discriminator image_sizes batch_multiple output_range '
+                                          'generator_options discriminator_options')
+TANH, SIGMOID = (-1.0, 1.0), (0.0, 1.0)
 
 _ARCHITECTURES = {
-    'lenet5': Architecture(LeNet5Generator, LeNet5Discriminator, (64,), LeNet5Discriminator.GROUP_SIZE),
-    'deep_convolution': Architecture(DeepConvolutionGenerator, DeepConvolutionDiscriminator, (64,), 1),
-    'conv28': Architecture(Conv28Generator, Conv28Discriminator, (28,), 1),
+    'lenet5': Architecture(LeNet5Generator, LeNet5Discriminator, (64,), LeNet5Discriminator.GROUP_SIZE, TANH,
+                           (), ()),
+    'deep_convolution': Architecture(DeepConvolutionGenerator, DeepConvolutionDiscriminator, (64,), 1, TANH,
+                                     ('generator_activation',), ()),
+    'conv28': Architecture(Conv28Generator, Conv28Discriminator, (28,), 1, TANH, (), ()),
+    'mlp': Architecture(MLPGenerator, MLPDiscriminator, None, 1, TANH, ('image_size',), ('channels',)),
+    'maxout': Architecture(MaxoutGenerator, MaxoutDiscriminator, None, 1, SIGMOID,
+                           ('image_size', 'generator_batchnorm'), ()),
 }
+
+# Config settings that only some architectures take: {setting: (constructor argument, default)}.
+NETWORK_OPTIONS = {'image_size': ('image_size', None), 'channels': ('channels', 1),
+                   'generator_batchnorm': ('batch_norm', False),
+                   'generator_activation': ('activation', 'relu')}
 
 
 def get_model_list():
@@ -37,8 +56,19 @@ def _lookup(name):
 
 
 def supported_image_sizes(name):
-    """Image sizes (height = width) the architecture ``name`` is built for."""
+    """Image sizes (height = width) the architecture ``name`` is built for (None: any)."""
     return _lookup(name).image_sizes
+
+
+def output_range(name):
+    """(low, high): the values of the images the generator of ``name`` draws."""
+    return _lookup(name).output_range
+
+
+def options_taken(name):
+    """The NETWORK_OPTIONS settings the networks of ``name`` take."""
+    arch = _lookup(name)
+    return set(arch.generator_options) | set(arch.discriminator_options)
 
 
 def batch_multiple(name):
@@ -47,24 +77,30 @@ def batch_multiple(name):
 
 
 def get_model(name, role, num_classes=0, channels=1, slope=0.2, eps=1e-5, prefix=None,
-              spectral_norm=False, conditioning='concat'):
+              spectral_norm=False, conditioning='concat', options=None):
     """Build the ``role`` ('generator' or 'discriminator') of architecture ``name``.
 
     With ``num_classes > 0`` the network is wrapped to take the class
     (:class:`ConditionalGenerator`; the discriminator as ``conditioning`` says,
     core/networks/conditioning.py). ``spectral_norm`` normalises every weight
-    of the discriminator.
+    of the discriminator. ``options`` holds NETWORK_OPTIONS settings by name; each
+    network gets those it takes.
     """
     arch = _lookup(name)
+    options = options or {}
     inner_prefix = 'base_' if num_classes else prefix
+
+    def taken(names):
+        return {NETWORK_OPTIONS[n][0]: options[n] for n in names if n in options}
+
     if role == 'generator':
-        net = arch.generator(channels=channels, eps=eps, prefix=inner_prefix)
+        net = arch.generator(channels=channels, eps=eps, prefix=inner_prefix, **taken(arch.generator_options))
         return ConditionalGenerator(net, num_classes, prefix=prefix) if num_classes else net
     if role == 'discriminator':
         # The seed's conditioning joins class planes to the image: the first layer takes them the cheap way.
         planes = num_classes if conditioning == 'concat' else 0
         net = arch.discriminator(slope=slope, eps=eps, spectral_norm=spectral_norm, class_planes=planes,
-                                 prefix=inner_prefix)
+                                 prefix=inner_prefix, **taken(arch.discriminator_options))
         if not num_classes:
             return net
         return wrap_discriminator(net, conditioning, num_classes, spectral_norm=spectral_norm, prefix=prefix)
@@ -75,7 +111,8 @@ def model_for(cfg, role):
     """The uninitialised ``role`` network that config ``cfg`` describes (``channels`` 0, not yet known, is gray)."""
     return get_model(cfg.discriminator_type, role, num_classes=cfg.num_classes, channels=cfg.channels or 1,
                      slope=cfg.leaky_slope, eps=cfg.bn_eps, prefix=f'{role[0]}_',
-                     spectral_norm=cfg.spectral_norm, conditioning=cfg.conditioning)
+                     spectral_norm=cfg.spectral_norm, conditioning=cfg.conditioning,
+                     options={**{name: getattr(cfg, name) for name in NETWORK_OPTIONS}, 'channels': cfg.channels or 1})
 
 
 def build_networks(cfg, ctx):

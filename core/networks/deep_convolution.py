@@ -41,17 +41,20 @@ class DeepConvolutionGenerator(nn.HybridBlock):
         Image channels.
     eps : float
         BatchNorm epsilon.
+    activation : str
+        'relu' (seed 000, DCGAN) or 'leaky': LeakyReLU 0.2 after every up-convolution, the one change
+        seed 002's DCGAN makes (``--generator-activation leaky``).
     """
 
-    def __init__(self, channels=1, eps=1e-5, **kwargs):
+    def __init__(self, channels=1, eps=1e-5, activation='relu', **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.features = nn.HybridSequential(prefix='')
             # Output: (1024, 4, 4)
-            self.features.add(deconv_bn_relu(1024, 4, 1, 0, eps))
+            self.features.add(deconv_bn_relu(1024, 4, 1, 0, eps, activation=activation))
             for out_channels in (512, 256, 128):
                 # Output: (512, 8, 8), (256, 16, 16), (128, 32, 32)
-                self.features.add(deconv_bn_relu(out_channels, 4, 2, 1, eps))
+                self.features.add(deconv_bn_relu(out_channels, 4, 2, 1, eps, activation=activation))
             # Output: (channels, 64, 64)
             self.output = OutputConv2DTranspose(channels, 4, strides=2, padding=1)
 

@@ -98,13 +98,13 @@ def conv_bn_leaky(channels, kernel_size, strides, padding, slope, eps, batch_nor
     return block
 
 
-def deconv_bn_relu(channels, kernel_size, strides, padding, eps, output_padding=0):
-    """Conv2DTranspose -> BatchNorm -> ReLU (seed tip 2: plain ReLU in generators)."""
+def deconv_bn_relu(channels, kernel_size, strides, padding, eps, output_padding=0, activation='relu', slope=0.2):
+    """Conv2DTranspose -> BatchNorm -> ReLU (seed tip 2: plain ReLU in generators; ``activation='leaky'``: LeakyReLU)."""
     block = nn.HybridSequential(prefix='')
     block.add(nn.Conv2DTranspose(channels, kernel_size, strides, padding,
                                  output_padding=output_padding, use_bias=False),
               nn.BatchNorm(epsilon=eps),
-              nn.Activation('relu'))
+              nn.LeakyReLU(slope) if activation == 'leaky' else nn.Activation('relu'))
     return block
 
 

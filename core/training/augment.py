@@ -16,7 +16,7 @@ the shift.
 import numpy as np
 import mxnet as mx
 
-BACKGROUND = -1.0  # the low end of the model range: MNIST's black
+BACKGROUND = -1.0  # the low end of tanh's range: MNIST's black (a sigmoid generator's images pass 0)
 
 
 def iteration_shift(seed, iteration, limit):

@@ -12,7 +12,7 @@ from mxnet import autograd, gluon
 
 from .. import data as datalib
 from ..errors import UserError, short_reason
-from ..networks import build_networks, discriminator_takes_class, model_for, power_iteration
+from ..networks import build_networks, discriminator_takes_class, model_for, output_range, power_iteration
 from .augment import iteration_shift, shift_limit, translate
 from .average import MovingAverage
 from .losses import get_loss, mode_seeking_penalty
@@ -49,6 +49,8 @@ class GAN:
     devices"), so it is not used.
     """
 
+    MAX_STRIKE = 5  # --schedule weaker: at most this many updates of one network in a row (seed 004's)
+
     def __init__(self, cfg, contexts, cluster=None):
         self.cfg = cfg = cfg.resolved()
         self.contexts = list(contexts) if isinstance(contexts, (list, tuple)) else [contexts]
@@ -79,20 +81,44 @@ class GAN:
         self.class_loss = gluon.loss.SoftmaxCrossEntropyLoss()
         # AC-GAN: D sees the image alone and also predicts its class.
         self.auxiliary_classifier = cfg.conditional and not discriminator_takes_class(cfg.conditioning)
+        # D's targets: real 1, generated 0; G wants its images called real. Seed 003's label flipping swaps
+        # them (the same game with D's logit negated).
         self._real = [mx.nd.ones((self.device_batch, 1), ctx=c) for c in self.contexts]
         self._fake = [mx.nd.zeros((self.device_batch, 1), ctx=c) for c in self.contexts]
+        if cfg.flip_labels:
+            self._real, self._fake = self._fake, self._real
         self._shift_limit = shift_limit(cfg.translate, cfg.image_size)
+        self.value_range = output_range(cfg.discriminator_type)  # the data is scaled to G's output range
         self._shift = (0, 0)  # this iteration's move of every image D sees (augment.py)
+        self._strike = ('', 0)  # --schedule weaker: the network updated last, and how many times in a row
 
     def _trainer(self, net, learning_rate):
         cfg = self.cfg
-        options = {'learning_rate': learning_rate, 'beta1': cfg.beta1, 'beta2': cfg.beta2, 'wd': cfg.weight_decay}
+        options = {'learning_rate': learning_rate, 'wd': cfg.weight_decay}
+        if cfg.optimizer == 'sgd':
+            options['momentum'] = self.momentum_at(0)
+        else:
+            options.update(beta1=cfg.beta1, beta2=cfg.beta2)
         if cfg.lr_decay_every and cfg.lr_decay != 1:
             options['lr_scheduler'] = mx.lr_scheduler.FactorScheduler(
-                step=cfg.lr_decay_every, factor=cfg.lr_decay, base_lr=learning_rate)
+                step=cfg.lr_decay_every, factor=cfg.lr_decay, base_lr=learning_rate, stop_factor_lr=cfg.lr_min)
         # One device needs no kvstore; several sum their gradients in one.
         kvstore = 'device' if len(self.contexts) > 1 else None
-        return gluon.Trainer(net.collect_params(), 'adam', options, kvstore=kvstore)
+        return gluon.Trainer(net.collect_params(), cfg.optimizer, options, kvstore=kvstore)
+
+    def momentum_at(self, iteration):
+        """SGD's momentum at ``iteration``: from START rising linearly to END over --momentum-iterations.
+
+        Seed 001 follows Goodfellow et al.'s pylearn2 settings: 0.5 rising to 0.7.
+        """
+        start, end = self.cfg.momentum
+        span = self.cfg.momentum_iterations
+        return end if span and iteration >= span else start + (end - start) * (iteration / span if span else 0)
+
+    def _set_momentum(self, iteration):
+        if self.cfg.optimizer == 'sgd' and self.cfg.momentum_iterations:
+            for trainer in (self.trainer_d, self.trainer_g):
+                trainer._optimizer.momentum = self.momentum_at(iteration)
 
     def _split(self, array):
         """A host array as one NDArray per context, split along the batch."""
@@ -101,8 +127,49 @@ class GAN:
     # --- One iteration ----------------------------------------------------------------
     def _judge(self, images, d_conds):
         """D's outputs per device, on the images moved by this iteration's shift: (logits, class logits or None)."""
-        outs = [self.discriminator(translate(x, *self._shift), *c) for x, c in zip(images, d_conds)]
+        outs = [self.discriminator(translate(x, *self._shift, fill=self.value_range[0]), *c)
+                for x, c in zip(images, d_conds)]
         return [out if self.auxiliary_classifier else (out, None) for out in outs]
+
+    def _discriminator_losses(self, outs_real, outs_fake, labels):
+        """D's per-device losses: tell real images from generated ones (recorded by the caller)."""
+        losses = [self.objective.discriminator(r, f, ones, zeros)
+                  for (r, _), (f, _), ones, zeros in zip(outs_real, outs_fake, self._real, self._fake)]
+        if self.auxiliary_classifier:
+            # AC-GAN: D also learns to name the class of real images. Not of
+            # generated ones, as the paper does: in 300-iteration trials that
+            # made the digits worse (README, "Training recipes").
+            losses = [loss + self.class_loss(rc, y) for loss, (_, rc), y in zip(losses, outs_real, labels)]
+        return losses
+
+    def _generator_losses(self, outs_fake, fakes, noises, labels):
+        """G's per-device losses: make D call its images real (recorded by the caller)."""
+        losses = [self.objective.generator(out, ones) for (out, _), ones in zip(outs_fake, self._real)]
+        if self.auxiliary_classifier:  # AC-GAN: G wants its images read as the class it was asked for
+            losses = [loss + self.class_loss(classes, y) for loss, (_, classes), y in zip(losses, outs_fake, labels)]
+        if self.cfg.mode_seeking:
+            # One term per device, broadcast to each of its samples: the
+            # trainer's step divides the sum by the batch size, so the term
+            # counts once, at its weight, beside the mean GAN loss.
+            losses = [loss + self.cfg.mode_seeking * mode_seeking_penalty(f, z)
+                      for loss, f, z in zip(losses, fakes, noises)]
+        return losses
+
+    def _step_discriminator(self, losses):
+        autograd.backward(losses)
+        if self.cluster:
+            self.cluster.sum_gradients(self.discriminator)
+        self.trainer_d.step(self.cfg.batch_size)
+        if self.cfg.spectral_norm:
+            power_iteration(self.discriminator)  # u follows the weights it normalises
+
+    def _step_generator(self, losses, iteration):
+        autograd.backward(losses)
+        if self.cluster:
+            self.cluster.sum_gradients(self.generator)
+        self.trainer_g.step(self.cfg.batch_size)
+        if self.average:
+            self.average.update(iteration)
 
     def update_discriminator(self, reals, fakes, d_conds, labels):
         """(1) Update D: tell real images from generated ones. Returns per-device losses and D's logits.
@@ -114,19 +181,8 @@ class GAN:
             outs_real = self._judge(reals, d_conds)
             # detach: D's update needs G's images, not G's gradients.
             outs_fake = self._judge([f.detach() for f in fakes], d_conds)
-            losses = [self.objective.discriminator(r, f, ones, zeros)
-                      for (r, _), (f, _), ones, zeros in zip(outs_real, outs_fake, self._real, self._fake)]
-            if self.auxiliary_classifier:
-                # AC-GAN: D also learns to name the class of real images. Not of
-                # generated ones, as the paper does: in 300-iteration trials that
-                # made the digits worse (README, "Training recipes").
-                losses = [loss + self.class_loss(rc, y) for loss, (_, rc), y in zip(losses, outs_real, labels)]
-        autograd.backward(losses)
-        if self.cluster:
-            self.cluster.sum_gradients(self.discriminator)
-        self.trainer_d.step(self.cfg.batch_size)
-        if self.cfg.spectral_norm:
-            power_iteration(self.discriminator)  # u follows the weights it normalises
+            losses = self._discriminator_losses(outs_real, outs_fake, labels)
+        self._step_discriminator(losses)
         return losses, [r for r, _ in outs_real], [f for f, _ in outs_fake]
 
     def update_generator(self, fakes, noises, d_conds, labels, iteration):
@@ -137,23 +193,36 @@ class GAN:
         code ran G twice). D has changed, so it is run again.
         """
         with autograd.record():
-            outs = self._judge(fakes, d_conds)
-            losses = [self.objective.generator(out, ones) for (out, _), ones in zip(outs, self._real)]
-            if self.auxiliary_classifier:  # AC-GAN: G wants its images read as the class it was asked for
-                losses = [loss + self.class_loss(classes, y) for loss, (_, classes), y in zip(losses, outs, labels)]
-            if self.cfg.mode_seeking:
-                # One term per device, broadcast to each of its samples: the
-                # trainer's step divides the sum by the batch size, so the term
-                # counts once, at its weight, beside the mean GAN loss.
-                losses = [loss + self.cfg.mode_seeking * mode_seeking_penalty(f, z)
-                          for loss, f, z in zip(losses, fakes, noises)]
-        autograd.backward(losses)
-        if self.cluster:
-            self.cluster.sum_gradients(self.generator)
-        self.trainer_g.step(self.cfg.batch_size)
-        if self.average:
-            self.average.update(iteration)
+            losses = self._generator_losses(self._judge(fakes, d_conds), fakes, noises, labels)
+        self._step_generator(losses, iteration)
         return losses
+
+    def update_the_weaker(self, reals, fakes, noises, d_conds, labels, iteration):
+        """Seed 004's schedule: update only the network whose loss is higher. Returns as the two updates do.
+
+        One forward pass of D on the real and on the generated images gives
+        both losses (D's as the mean of its real and generated terms, as seed
+        004 compares them); the network doing worse takes the step. After
+        MAX_STRIKE updates of one network in a row the other gets one, as seed
+        004's trainer does, so neither starves.
+        """
+        with autograd.record():
+            outs_real = self._judge(reals, d_conds)
+            outs_fake = self._judge(fakes, d_conds)  # not detached: G's update goes through them
+            losses_d = self._discriminator_losses(outs_real, outs_fake, labels)
+            losses_g = self._generator_losses(outs_fake, fakes, noises, labels)
+        loss_d = sum(float(loss.sum().asscalar()) for loss in losses_d) / 2
+        loss_g = sum(float(loss.sum().asscalar()) for loss in losses_g)
+        train_d = loss_d > loss_g
+        if self._strike[0] == ('D' if train_d else 'G') and self._strike[1] >= self.MAX_STRIKE:
+            train_d = not train_d
+        trained = 'D' if train_d else 'G'
+        self._strike = (trained, self._strike[1] + 1 if self._strike[0] == trained else 1)
+        if train_d:
+            self._step_discriminator(losses_d)
+        else:
+            self._step_generator(losses_g, iteration)
+        return losses_d, losses_g, [r for r, _ in outs_real], [f for f, _ in outs_fake]
 
     def step(self, images, labels, noise, iteration=0):
         """One D update then one G update; returns the iteration's figures as floats.
@@ -162,7 +231,7 @@ class GAN:
         batch (all of it, unless distributed). ``iteration`` counts the
         iterations done before this one (the moving average's warm-up reads it).
         """
-        reals = self._split(datalib.to_model_range(images))
+        reals = self._split(datalib.to_model_range(images, self.value_range))
         self._shift = iteration_shift(self.cfg.seed, iteration, self._shift_limit)
         noises = self._split(noise)
         if self.cfg.conditional:
@@ -180,12 +249,20 @@ class GAN:
             [(c,) for c in classes] if self.cfg.conditional else g_conds
         # G runs once, recorded, in training mode (BatchNorm on batch statistics):
         # D's update reads its images, G's update backpropagates through them.
+        self._set_momentum(iteration)
         with autograd.record():
             fakes = [self.generator(z, *c) for z, c in zip(noises, g_conds)]
-        losses_d, outs_real, outs_fake = self.update_discriminator(reals, fakes, d_conds, classes)
-        losses_g = self.update_generator(fakes, noises, d_conds, classes, iteration)
-        # Sums per device, added on the host: the figures are means over this process's share.
-        sums = sum(mx.nd.stack(ld.sum(), lg.sum(), mx.nd.sigmoid(r).sum(), mx.nd.sigmoid(f).sum()).asnumpy()
+        if self.cfg.schedule == 'weaker':
+            losses_d, losses_g, outs_real, outs_fake = self.update_the_weaker(reals, fakes, noises, d_conds,
+                                                                              classes, iteration)
+        else:
+            losses_d, outs_real, outs_fake = self.update_discriminator(reals, fakes, d_conds, classes)
+            losses_g = self.update_generator(fakes, noises, d_conds, classes, iteration)
+        # Sums per device, added on the host: the figures are means over this process's share. D(x) and
+        # D(G(z)) are D's probabilities of "real" (with flipped labels, its logit says "generated").
+        sign = -1 if self.cfg.flip_labels else 1
+        sums = sum(mx.nd.stack(ld.sum(), lg.sum(), mx.nd.sigmoid(sign * r).sum(),
+                               mx.nd.sigmoid(sign * f).sum()).asnumpy()
                    for ld, lg, r, f in zip(losses_d, losses_g, outs_real, outs_fake))
         return dict(zip(('loss_D', 'loss_G', 'D_x', 'D_G_z'), map(float, sums / self.share_size)))
 
@@ -217,7 +294,7 @@ class GAN:
             self.cluster.register(self.generator, self.discriminator)
 
     def generate(self, noise, labels=None):
-        """Images (N, C, H, W) in [-1, 1] from the sampling generator in inference mode, on the first context.
+        """Images (N, C, H, W) in G's output range from the sampling generator in inference mode, on the first context.
 
         The sampling generator is the moving average when the recipe keeps one.
         Batches have one device's training size, padded at the end: the graph

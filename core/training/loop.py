@@ -90,10 +90,11 @@ def _sample_inputs(cfg):
     """Fixed noise (and classes) for the sample grids: 8x8 digits, or one row per class."""
     if cfg.conditional:
         per_class = 10
-        noise = np.tile(datalib.fixed_noise(cfg.seed, per_class, cfg.noise_dim, cfg.noise_range), (cfg.num_classes, 1))
+        noise = np.tile(datalib.fixed_noise(cfg.seed, per_class, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution),
+                        (cfg.num_classes, 1))
         labels = np.repeat(np.arange(cfg.num_classes), per_class).astype(np.float32)
         return noise, labels, cfg.num_classes
-    return datalib.fixed_noise(cfg.seed, 64, cfg.noise_dim, cfg.noise_range), None, 8
+    return datalib.fixed_noise(cfg.seed, 64, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution), None, 8
 
 
 class Trainer:
@@ -150,9 +151,9 @@ class Trainer:
         self.samples_written_at = self.state.iteration
         noise, labels, rows = self.sample_inputs
         images = self.gan.generate(noise, labels)
-        save_grid(path, images, rows)
+        save_grid(path, images, rows, value_range=self.gan.value_range)
         if self.tensorboard:
-            self.tensorboard.samples(self.state.iteration, grid_picture(images, rows))
+            self.tensorboard.samples(self.state.iteration, grid_picture(images, rows, value_range=self.gan.value_range))
         if self.cfg.if_drawing and has_display():
             self.window = self.window or GridWindow()
             self.window.show(path, f'{self.cfg.name}, iteration {self.state.iteration}')
@@ -165,8 +166,9 @@ class Trainer:
         if self.judge is None:  # loaded once per run, with the test digits' statistics
             self.judge = load_judge()
             self.judge_reference = reference_statistics(self.judge)
-        noise = datalib.fixed_noise(cfg.seed + 1, cfg.eval_samples, cfg.noise_dim, cfg.noise_range)
-        return judge_generator(self.judge, self.gan.generate, noise, cfg.num_classes, self.judge_reference)
+        noise = datalib.fixed_noise(cfg.seed + 1, cfg.eval_samples, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution)
+        return judge_generator(self.judge, self.gan.generate, noise, cfg.num_classes, self.judge_reference,
+                               self.gan.value_range)
 
     def write_log(self):
         """Rewrite log.jsonl from the epoch summaries, so a resumed run never repeats lines."""
@@ -233,7 +235,7 @@ class Trainer:
                     return 'stopped'
                 index = order[state.batch * cfg.batch_size:(state.batch + 1) * cfg.batch_size]
                 noise = datalib.iteration_noise(cfg.seed, state.iteration, cfg.batch_size,
-                                                cfg.noise_dim, cfg.noise_range)
+                                                cfg.noise_dim, cfg.noise_range, cfg.noise_distribution)
                 if self.cluster:  # this worker's rows of the batch one process would train on
                     first, end = self.cluster.share(cfg.batch_size)
                     index, noise = index[first:end], noise[first:end]

@@ -1,0 +1,186 @@
+"""The peer seeds' systems: their networks' switches, output ranges, optimizers, schedules and settings files."""
+import glob
+import json
+import os
+import re
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+from conftest import ROOT, tiny_config
+from core import data
+from core.config import GANConfig
+from core.config_file import read_config_file
+from core.errors import UserError
+from core.networks import get_model, output_range
+from core.training import GAN
+
+
+def make_gan(idx_dir, arch, **changes):
+    cfg = tiny_config(idx_dir, arch, 0, mode_seeking=0, ema_decay=0, **changes).validate()
+    gan = GAN(dataclasses_replace(cfg, channels=1), [mx.cpu()])
+    gan.materialize()
+    return gan
+
+
+def dataclasses_replace(cfg, **changes):
+    import dataclasses
+    return dataclasses.replace(cfg, **changes)
+
+
+def batch(gan, seed=0):
+    rng = np.random.default_rng(seed)
+    n, size = gan.cfg.batch_size, gan.cfg.image_size
+    return (rng.integers(0, 256, (n, 1, size, size)).astype(np.uint8), rng.integers(0, 10, n),
+            rng.uniform(-1, 1, (n, gan.cfg.noise_dim)).astype(np.float32))
+
+
+def weights(net):
+    return {name: p.data().asnumpy().copy() for name, p in net.collect_params().items() if p.grad_req != 'null'}
+
+
+def changed(before, after):
+    return any(not np.array_equal(before[k], after[k]) for k in before)
+
+
+def test_mlp_depth_follows_the_channels():
+    gray, colour = (get_model('mlp', 'generator', channels=c, options={'image_size': 32, 'channels': c})
+                    for c in (1, 3))
+    assert len(gray.features) == 2 * 4 and len(colour.features) == 2 * 5  # 5 and 6 layers with the output
+    d_gray, d_colour = (get_model('mlp', 'discriminator', options={'channels': c}) for c in (1, 3))
+    assert len(d_gray.features) == 1 + 2 * 2 and len(d_colour.features) == 1 + 2 * 3  # 3 and 4 layers
+    for net in (colour, d_colour):
+        net.initialize()
+    images = colour(mx.nd.zeros((2, 100)))
+    assert images.shape == (2, 3, 32, 32) and d_colour(images).shape == (2, 1)
+
+
+def test_maxout_takes_the_maximum_of_its_pieces_and_model_2_adds_batchnorm():
+    from core.networks.maxout import Maxout
+    layer = Maxout(3, 5)
+    layer.initialize()
+    x = mx.nd.random.uniform(shape=(4, 7))
+    linear = layer.linear(x).asnumpy().reshape(4, 3, 5)
+    np.testing.assert_allclose(layer(x).asnumpy(), linear.max(axis=2), rtol=1e-6)
+    plain = get_model('maxout', 'generator', options={'image_size': 28})
+    normed = get_model('maxout', 'generator', options={'image_size': 28, 'generator_batchnorm': True})
+    kinds = [[type(block).__name__ for block in net.features] for net in (plain, normed)]
+    assert 'BatchNorm' not in kinds[0] and kinds[1].count('BatchNorm') == 2
+    assert output_range('maxout') == (0.0, 1.0) and output_range('mlp') == (-1.0, 1.0)
+
+
+def test_a_sigmoid_generator_trains_on_data_in_its_range(idx_dir, tmp_path):
+    """maxout's images are in [0, 1]: the data is scaled there, and export, grids and sampling follow."""
+    from core.training import run_training
+    cfg = tiny_config(idx_dir, 'maxout', 0, max_iters=2, output_dir=str(tmp_path / 'run'))
+    status, run, outputs = run_training(cfg, {})
+    info = json.load(open(next(p for p in outputs['exports'] if p.endswith('generator-info.json'))))
+    assert info['output_range'] == [0.0, 1.0] and 'images in [0, 1]' in info['output']
+    from core.sampling import ExportedGenerator
+    generator = ExportedGenerator(next(p for p in outputs['exports'] if p.endswith('generator-info.json')))
+    images = generator.generate(generator.noise(8, 0))
+    assert images.min() >= 0 and images.max() <= 1 and generator.value_range == (0.0, 1.0)
+    pixels = np.arange(256, dtype=np.uint8)
+    np.testing.assert_array_equal(data.to_uint8(data.to_model_range(pixels, (0, 1)), (0, 1)), pixels)
+    assert data.to_model_range(pixels, (0, 1)).max() == 1 and data.to_model_range(pixels, (0, 1)).min() == 0
+
+
+def test_dcgan_generator_switches_to_leaky_relu():
+    relu = get_model('deep_convolution', 'generator')
+    leaky = get_model('deep_convolution', 'generator', options={'generator_activation': 'leaky'})
+    assert type(relu.features[0][2]).__name__ == 'Activation'
+    assert type(leaky.features[0][2]).__name__ == 'LeakyReLU'
+
+
+def test_sgd_momentum_rises_and_the_learning_rate_decays_to_its_floor(idx_dir):
+    gan = make_gan(idx_dir, 'mlp', optimizer='sgd', g_learning_rate=0.1, d_learning_rate=0.1,
+                   lr_decay=0.5, lr_decay_every=1, lr_min=0.02, momentum=[0.5, 0.7], momentum_iterations=4)
+    assert [gan.momentum_at(i) for i in (0, 2, 4, 9)] == pytest.approx([0.5, 0.6, 0.7, 0.7])
+    for i in range(4):
+        gan.step(*batch(gan, i), iteration=i)
+    optimizer = gan.trainer_d._optimizer
+    assert type(optimizer).__name__ == 'SGD' and optimizer.momentum == pytest.approx(0.65)  # set for iteration 3
+    # 0.1 halves per update to 0.05, 0.025, then stops at the floor 0.02.
+    assert optimizer.lr_scheduler(10) == pytest.approx(0.02)
+
+
+def test_the_weaker_network_alone_is_updated(idx_dir):
+    gan = make_gan(idx_dir, 'mlp', schedule='weaker')
+    trained = []
+    for i in range(12):
+        before = weights(gan.discriminator), weights(gan.generator)
+        figures = gan.step(*batch(gan, i), iteration=i)
+        d_moved, g_moved = changed(before[0], weights(gan.discriminator)), changed(before[1], weights(gan.generator))
+        assert d_moved != g_moved  # exactly one network stepped
+        trained.append('D' if d_moved else 'G')
+        if i == 0:  # the first choice follows the losses (no strike yet)
+            assert trained[0] == ('D' if figures['loss_D'] / 2 > figures['loss_G'] else 'G')
+    runs = ''.join(trained)
+    assert 'DDDDDD' not in runs and 'GGGGGG' not in runs  # at most 5 in a row
+
+
+def test_flipped_labels_push_d_the_other_way(idx_dir):
+    """With flipped targets, D's first step on its logit's weights goes the other way.
+
+    At the start D's logits are near 0, so the gradient on the logit layer's
+    weights, x_real * (target_real - 1/2) + x_fake * (target_fake - 1/2) to
+    first order, changes sign with the targets (the bias's does not: it sees
+    both kinds alike).
+    """
+    moves = {}
+    for flip in (False, True):
+        gan = make_gan(idx_dir, 'mlp', flip_labels=flip)
+        before = weights(gan.discriminator)
+        figures = gan.step(*batch(gan), iteration=0)
+        after = weights(gan.discriminator)
+        key = next(k for k in before if k.endswith('weight') and before[k].shape[0] == 1)  # the logit's weights
+        moves[flip] = after[key] - before[key]
+        assert 0 <= figures['D_x'] <= 1
+    opposite = np.sign(moves[True]) == -np.sign(moves[False])
+    assert np.abs(moves[False]).max() > 0 and opposite.mean() > 0.9
+
+
+def test_gaussian_noise_everywhere(idx_dir, tmp_path):
+    noise = data.iteration_noise(0, 3, 4000, 10, (-1, 1), 'gaussian')
+    assert abs(noise.mean()) < 0.02 and abs(noise.std() - 1) < 0.02 and noise.min() < -3
+    uniform = data.iteration_noise(0, 3, 4000, 10, (-1, 1))
+    assert uniform.min() >= -1 and uniform.max() <= 1
+    from core.training import run_training
+    cfg = tiny_config(idx_dir, 'mlp', 0, max_iters=1, noise_distribution='gaussian', output_dir=str(tmp_path / 'r'))
+    _, _, outputs = run_training(cfg, {})
+    from core.sampling import ExportedGenerator
+    generator = ExportedGenerator(next(p for p in outputs['exports'] if p.endswith('generator-info.json')))
+    assert generator.info['noise_distribution'] == 'gaussian' and generator.noise(2000, 1).min() < -2
+
+
+@pytest.mark.parametrize('changes,message', [
+    ({'generator_batchnorm': True}, '--generator-batchnorm: only for maxout'),
+    ({'generator_activation': 'leaky'}, '--generator-activation: only for deep_convolution'),
+    ({'generator_activation': 'tanh', 'discriminator_type': 'deep_convolution'}, "choose 'relu' or 'leaky'"),
+    ({'optimizer': 'rmsprop'}, "--optimizer: choose 'adam' or 'sgd'"),
+    ({'momentum': [0.5, 1.5]}, '--momentum: START and END must be in [0, 1)'),
+    ({'schedule': 'random'}, "--schedule: choose 'alternate' or 'weaker'"),
+    ({'noise_distribution': 'cauchy'}, '--noise-distribution'),
+    ({'flip_labels': True, 'loss': 'hinge'}, '--flip-labels'),
+    ({'discriminator_type': 'mlp', 'image_size': 2}, '--image-size: must be from 4 to 256'),
+])
+def test_system_settings_are_validated(idx_dir, changes, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        tiny_config(idx_dir, 'lenet5', 0, **changes).validate()
+
+
+CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'configs', '*.json')))
+
+
+@pytest.mark.parametrize('path', CONFIGS, ids=[os.path.basename(p) for p in CONFIGS])
+def test_every_shipped_settings_file_is_valid(path):
+    settings = read_config_file(path)
+    cfg = GANConfig(**{**GANConfig().to_dict(), **settings}).validate()
+    assert cfg.discriminator_type == settings['discriminator_type']
+
+
+def test_the_seeds_settings_files_are_shipped():
+    names = {os.path.basename(p) for p in CONFIGS}
+    assert {'seed001-maxout.json', 'seed001-maxout-bn.json', 'seed002-dcgan.json', 'seed003-mlp.json',
+            'seed003-mlp-cifar10.json'} <= names
