@@ -37,7 +37,7 @@ cfg = GANConfig(**settings).validate()
 gan = GAN(cfg, mx.cpu())
 gan.materialize()
 rng = np.random.default_rng(0)
-batch = (rng.integers(0, 256, (cfg.batch_size, cfg.image_size, cfg.image_size)).astype(np.uint8),
+batch = (rng.integers(0, 256, (cfg.batch_size, 1, cfg.image_size, cfg.image_size)).astype(np.uint8),
          rng.integers(0, 10, cfg.batch_size), rng.uniform(-1, 1, (cfg.batch_size, 100)).astype(np.float32))
 for _ in range(3):
     gan.step(*batch)

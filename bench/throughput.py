@@ -116,7 +116,9 @@ def iteration_flops(gan, cfg):
 def random_batch(cfg):
     """(images, labels, noise) of one batch: random, since speed does not depend on the digits."""
     rng = np.random.default_rng(0)
-    images = rng.integers(0, 256, (cfg.batch_size, cfg.image_size, cfg.image_size), dtype=np.uint8)
+    cfg = cfg.resolved()
+    shape = (cfg.batch_size, cfg.channels or 1, cfg.image_size, cfg.image_size)
+    images = rng.integers(0, 256, shape, dtype=np.uint8)
     labels = rng.integers(0, 10, cfg.batch_size)
     noise = rng.uniform(-1, 1, (cfg.batch_size, cfg.noise_dim)).astype(np.float32)
     return images, labels, noise

@@ -141,6 +141,7 @@ def sample_command(argv, conditional, description):
 
     from .config import _OneLineParser
     from .data import JUDGED_DATASETS
+    from .data.codes import code_grid
     from .paths import EXPORT_ROOT, RUNS_ROOT
     from .sampling import ExportedGenerator, OnnxGenerator, find_generator
     from .visualize import save_grid
@@ -161,6 +162,9 @@ def sample_command(argv, conditional, description):
         parser.add_argument('--num', type=int, default=10, help='samples of each digit (one row per digit)')
     else:
         parser.add_argument('--num', type=int, default=64, help='number of samples in the grid')
+        parser.add_argument('--vary', type=int, choices=(1, 2), default=1,
+                            help="InfoGAN exports: the grid has one row per categorical code and varies this "
+                                 "continuous code from -1 to 1 across 10 columns, the noise fixed")
     parser.add_argument('--evaluate', action='store_true',
                         help='also judge --eval-samples samples with the MNIST judge and print the quality figures')
     parser.add_argument('--eval-samples', type=int, default=10000, help='samples to judge with --evaluate')
@@ -188,6 +192,10 @@ def sample_command(argv, conditional, description):
         noise = np.tile(generator.noise(args.num, args.seed), (len(digits), 1))
         labels = np.repeat(digits, args.num).astype(np.float32)
         rows, cols = len(digits), args.num
+    elif generator.codes:  # the InfoGAN paper's picture: category by row, one continuous code by column
+        labels = code_grid(10, vary=args.vary - 1)
+        noise = np.tile(generator.noise(1, args.seed), (len(labels), 1))
+        rows, cols = len(labels) // 10, 10
     else:
         noise, labels = generator.noise(args.num, args.seed), None
         cols = int(np.ceil(np.sqrt(args.num)))
@@ -202,6 +210,8 @@ def sample_command(argv, conditional, description):
         what = f"classes {', '.join(names[d] for d in digits)}, {args.num} each"
     elif conditional:
         what = f"digits {''.join(map(str, digits))}, {args.num} each"
+    elif generator.codes:
+        what = f"categorical code by row, continuous code {args.vary} from -1 to 1 by column"
     else:
         what = f"{args.num} samples"
     print(f"{_relative(out)}: {what} from {generator.info['name']} "

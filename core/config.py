@@ -48,7 +48,9 @@ class GANConfig:
                                         nargs=2, metavar=('LOW', 'HIGH'))
     noise_distribution: str = _setting('uniform', "'uniform' (in --noise-range) or 'gaussian' (standard normal, "
                                                   "seed 004's)")
-    image_size: int = _setting(64, "images are resized to SIZE x SIZE once, when the data is loaded")
+    image_size: Optional[int] = _setting(None, "images are resized to SIZE x SIZE once, when the data is loaded "
+                                               "(None: the network's size, 64 for lenet5 and deep_convolution, "
+                                               "28 for the others)")
     bn_eps: float = _setting(1e-5, "BatchNorm epsilon")
     leaky_slope: float = _setting(0.2, "LeakyReLU slope of the discriminator (the generator uses ReLU)")
     # Switches of one architecture each (core/networks: which network takes which).
@@ -160,6 +162,12 @@ class GANConfig:
         filled = {k: recipe_value(recipe[k], self) for k in RECIPE_FIELDS if getattr(self, k) is None}
         if not self.dataset:  # a folder given alone holds IDX files, as before --dataset existed
             filled['dataset'] = 'idx' if self.data_dir else 'mnist'
+        if self.image_size is None:  # the size the network is built for
+            from .networks import default_image_size  # imports mxnet: only when the size is not given
+            try:
+                filled['image_size'] = default_image_size(self.discriminator_type)
+            except ValueError:
+                pass  # an unknown network: validate() says so
         return dataclasses.replace(self, **filled)
 
     def validate(self):
@@ -260,6 +268,10 @@ class GANConfig:
             bad('schedule', "'weaker' decides on one process's losses: use 'alternate' with --kvstore dist_sync")
         if self.flip_labels and self.loss != 'bce':
             bad('flip_labels', f"flips the labels of the bce loss; --loss {self.loss} has none")
+        from .networks import takes_codes
+        if takes_codes(self.discriminator_type) and self.num_classes:
+            bad('num_classes', f"{self.discriminator_type} learns its own categorical code in place of classes: "
+                               "use --num-classes 0")
         if self.kvstore not in ('auto', 'dist_sync'):
             bad('kvstore', f"choose 'auto' or 'dist_sync', got {self.kvstore!r}")
         if self.kvstore == 'dist_sync' and len(devices) > 1:

@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 
 from .data.batches import draw_noise
+from .data.codes import draw_codes
 from .errors import UserError, short_reason
 from .export.sidecar import find_generator, read_sidecar  # noqa: F401 (find_generator: part of this API)
 
@@ -37,6 +38,11 @@ class _Generator:
         return int(self.info.get('num_classes') or 0)
 
     @property
+    def codes(self):
+        """InfoGAN's latent codes that the generator takes as its second input (a dict), or None."""
+        return self.info.get('latent_codes')
+
+    @property
     def value_range(self):
         """(low, high) of the images: (-1, 1) for a tanh generator, (0, 1) for a sigmoid one."""
         return tuple(self.info.get('output_range', (-1.0, 1.0)))
@@ -50,10 +56,12 @@ class _Generator:
         """Images (N, C, H, W), values in :attr:`value_range`, for the given noise (and classes, if conditional)."""
         if self.conditional and labels is None:
             raise UserError("this generator is conditional: it needs the classes to draw")
+        if self.codes and labels is None:  # InfoGAN: ``labels`` are the (N, 12) codes; random ones by default
+            labels = draw_codes(np.random.default_rng(0), len(noise))
         out = []
         for start in range(0, len(noise), batch_size):
             inputs = [np.asarray(noise[start:start + batch_size], dtype=np.float32)]
-            if self.conditional:
+            if self.conditional or self.codes:
                 inputs.append(np.asarray(labels[start:start + batch_size], dtype=np.float32))
             out.append(self._run(inputs))
         return np.concatenate(out)

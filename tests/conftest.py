@@ -48,13 +48,14 @@ def idx_dir(tmp_path_factory):
     return str(folder)
 
 
-ARCHITECTURES = [('lenet5', 0), ('deep_convolution', 0), ('conv28', 10), ('lenet5', 10), ('mlp', 0), ('maxout', 10)]
+ARCHITECTURES = [('lenet5', 0), ('deep_convolution', 0), ('conv28', 10), ('lenet5', 10), ('mlp', 0), ('maxout', 10),
+                 ('infogan', 0)]
 
 
 def tiny_config(idx_dir, arch, num_classes, **changes):
     """Settings for a few fast iterations of ``arch`` on the tiny data."""
     from core.networks import batch_multiple
-    size = 28 if arch in ('conv28', 'mlp', 'maxout') else 64
+    size = 64 if arch in ('lenet5', 'deep_convolution') else 28
     cfg = GANConfig(discriminator_type=arch, num_classes=num_classes, image_size=size, data_dir=idx_dir,
                     batch_size=max(8, batch_multiple(arch)), epochs=1, draw_iter_num=2, if_drawing=False, context='cpu',
                     model_name=f"{arch}{'-cond' if num_classes else ''}")

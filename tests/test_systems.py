@@ -183,4 +183,60 @@ def test_every_shipped_settings_file_is_valid(path):
 def test_the_seeds_settings_files_are_shipped():
     names = {os.path.basename(p) for p in CONFIGS}
     assert {'seed001-maxout.json', 'seed001-maxout-bn.json', 'seed002-dcgan.json', 'seed003-mlp.json',
-            'seed003-mlp-cifar10.json'} <= names
+            'seed003-mlp-cifar10.json', 'seed001-infogan.json'} <= names
+
+
+def test_code_loss_matches_numpy():
+    from core.data.codes import draw_codes
+    from core.training.losses import code_loss
+    rng = np.random.default_rng(0)
+    read = rng.normal(size=(6, 12)).astype(np.float32)
+    codes = draw_codes(rng, 6)
+    logits, means = read[:, :10], read[:, 10:]
+    log_softmax = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    expected = -(codes[:, :10] * log_softmax).sum(axis=1) + 0.1 * 0.5 * ((means - codes[:, 10:]) ** 2).sum(axis=1)
+    np.testing.assert_allclose(code_loss(mx.nd.array(read), mx.nd.array(codes)).asnumpy(), expected, rtol=1e-5)
+
+
+def test_codes_are_one_hot_categories_and_bounded_continuous_values():
+    from core.data.codes import code_grid, iteration_codes
+    codes = iteration_codes(3, 7, 500)
+    np.testing.assert_array_equal(codes, iteration_codes(3, 7, 500))
+    assert (codes[:, :10].sum(axis=1) == 1).all() and set(np.unique(codes[:, :10])) == {0, 1}
+    assert len(set(codes[:, :10].argmax(axis=1))) == 10 and np.abs(codes[:, 10:]).max() <= 1
+    grid = code_grid(5, vary=1)
+    assert grid.shape == (50, 12) and (grid[:5, :10].argmax(axis=1) == 0).all() and grid[45, 9] == 1
+    np.testing.assert_allclose(grid[:5, 11], [-1, -0.5, 0, 0.5, 1]) and (grid[:, 10] == 0).all()
+
+
+def test_infogan_learns_to_read_its_codes_back(idx_dir):
+    """After a short training, D's Q head names the categorical code of fresh samples far above chance (0.1)."""
+    from core.data.codes import draw_codes
+    cfg = tiny_config(idx_dir, 'infogan', 0, batch_size=32, noise_dim=62, mode_seeking=0, ema_decay=0).validate()
+    gan = GAN(dataclasses_replace(cfg, channels=1), [mx.cpu()])
+    gan.materialize()
+    for i in range(60):
+        gan.step(*batch(gan, i), iteration=i)
+    rng = np.random.default_rng(99)
+    codes = draw_codes(rng, 64)
+    images = gan.generate(rng.uniform(-1, 1, (64, 62)).astype(np.float32), codes)
+    _, read = gan.discriminator(mx.nd.array(images))
+    accuracy = (read.asnumpy()[:, :10].argmax(axis=1) == codes[:, :10].argmax(axis=1)).mean()
+    assert accuracy > 0.5, accuracy
+
+
+def test_test_py_draws_the_infogan_code_grid(idx_dir, tmp_path):
+    import matplotlib.image
+    from conftest import run_script
+    from core.training import run_training
+    cfg = tiny_config(idx_dir, 'infogan', 0, max_iters=2, noise_dim=62, output_dir=str(tmp_path / 'run'))
+    run_training(cfg, {})
+    info = json.load(open(tmp_path / 'run' / 'export' / 'infogan-generator-info.json'))
+    assert info['input_shapes'] == {'data0': [62], 'data1': [12]} and info['latent_codes']['categorical'] == 10
+    out = tmp_path / 'codes.png'
+    result = run_script('test.py', '--export-dir', str(tmp_path / 'run'), '--vary', '2', '--out', str(out))
+    assert result.returncode == 0, result.stderr
+    assert 'categorical code by row, continuous code 2 from -1 to 1 by column' in result.stdout
+    assert matplotlib.image.imread(out).shape[:2] == ((10 * 30 + 2) * 2, (10 * 30 + 2) * 2)
+    with pytest.raises(UserError, match='--num-classes 0'):
+        tiny_config(idx_dir, 'infogan', 10).validate()

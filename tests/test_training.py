@@ -45,7 +45,7 @@ def test_writes_samples_loss_curve_log_checkpoint_and_config(trained):
     samples = sorted(os.listdir(run.samples))
     assert samples == ['iter-00000002.png', 'iter-00000003.png']  # every draw_iter_num, and the end
     grid = matplotlib.image.imread(outputs['samples'])
-    rows = cfg.num_classes or 8
+    rows = cfg.num_classes or (10 if cfg.discriminator_type == 'infogan' else 8)  # InfoGAN: a row per category
     scale = 2 if cfg.image_size < 48 else 1
     assert grid.shape[0] == (rows * (cfg.image_size + 2) + 2) * scale
     assert grid.std() > 0.01  # not a blank picture
@@ -64,11 +64,18 @@ def _export_of(trained, role):
 
 
 def _random_inputs(info, count, num_classes, rng):
-    """Numpy inputs for an export: uniform values in [-1, 1] for the first, classes for a second."""
+    """Numpy inputs for an export: uniform values in [-1, 1] for the first, classes (or InfoGAN's codes) for a second."""
+    from core.data.codes import draw_codes
     inputs = [rng.uniform(-1, 1, (count, *info['input_shapes'][info['input_names'][0]])).astype(np.float32)]
     if len(info['input_names']) == 2:
-        inputs.append(rng.integers(0, num_classes, count).astype(np.float32))
+        codes = info['input_shapes'][info['input_names'][1]]
+        inputs.append(draw_codes(rng, count) if codes else rng.integers(0, num_classes, count).astype(np.float32))
     return inputs
+
+
+def _numpy(out):
+    """A network's output as a list of numpy arrays (two-headed discriminators have two outputs)."""
+    return [x.asnumpy() for x in (out if isinstance(out, (list, tuple)) else [out])]
 
 
 @pytest.mark.parametrize('role', ['generator', 'discriminator'])
@@ -78,21 +85,23 @@ def test_export_reloads_in_plain_mxnet_with_the_live_output(trained, role):
     assert info['architecture'] == cfg.discriminator_type and info['role'] == role
     assert info['noise_range'] == [-1.0, 1.0] and info['image_size'] == cfg.image_size
     assert info['epoch'] == len(trainer.state.epochs_done) == 3 * cfg.batch_size // 96 and info['iteration'] == 3
-    assert info['input_names'] == (['data0', 'data1'] if cfg.conditional else ['data'])
+    two_inputs = cfg.conditional or (role == 'generator' and 'latent_codes' in info)
+    assert info['input_names'] == (['data0', 'data1'] if two_inputs else ['data'])
     folder = os.path.dirname(sidecar)
     loaded = mx.gluon.SymbolBlock.imports(os.path.join(folder, info['symbol_file']), info['input_names'],
                                           os.path.join(folder, info['params_file']))
     inputs = [mx.nd.array(x) for x in _random_inputs(info, cfg.batch_size, cfg.num_classes, np.random.default_rng(7))]
-    live = net(*inputs).asnumpy()
-    np.testing.assert_allclose(loaded(*inputs).asnumpy(), live, rtol=1e-4, atol=1e-5)
+    live = _numpy(net(*inputs))
+    for a, b in zip(_numpy(loaded(*inputs)), live):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     if role == 'generator':  # what test.py uses: the same graph, hybridized with static memory
         sampler = ExportedGenerator(sidecar)
-        labels = inputs[1].asnumpy() if cfg.conditional else None
+        labels = inputs[1].asnumpy() if two_inputs else None
         for _ in range(2):  # the second call runs on the memory planned by the first
-            np.testing.assert_allclose(sampler.generate(inputs[0].asnumpy(), labels), live, rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(sampler.generate(inputs[0].asnumpy(), labels), live[0], rtol=1e-4, atol=1e-5)
     # Any batch size works in the export (for a discriminator: any multiple of its group).
     count = 3 * info.get('batch_multiple', 1)
-    assert loaded(*[mx.nd.concat(*[x] * 3, dim=0)[:count] for x in inputs]).shape[0] == count
+    assert _numpy(loaded(*[mx.nd.concat(*[x] * 3, dim=0)[:count] for x in inputs]))[0].shape[0] == count
 
 
 @pytest.mark.parametrize('role', ['generator', 'discriminator'])

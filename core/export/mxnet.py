@@ -17,7 +17,8 @@ import mxnet as mx
 
 from ..errors import short_reason
 from ..fileio import write_json
-from ..networks import batch_multiple, discriminator_takes_class, output_range
+from ..data.codes import CATEGORIES, CODE_LENGTH, CONTINUOUS
+from ..networks import batch_multiple, discriminator_takes_class, output_range, takes_codes
 from ..recipes import RECIPE_FIELDS
 from .onnx import export_onnx
 from .sidecar import SIDECAR_SUFFIX
@@ -73,6 +74,8 @@ def describe_inputs(cfg, role):
     image = [cfg.channels or 1, cfg.image_size, cfg.image_size]
     first = [cfg.noise_dim] if role == 'generator' else image
     takes_class = role == 'generator' or discriminator_takes_class(cfg.conditioning)
+    if role == 'generator' and takes_codes(cfg.discriminator_type):
+        return {'data0': first, 'data1': [CODE_LENGTH]}
     if not (cfg.conditional and takes_class):
         return {'data': first}
     # Several inputs are named data0, data1, ... in the order of hybrid_forward.
@@ -84,6 +87,11 @@ def _describe_output(cfg, role):
         low, high = output_range(cfg.discriminator_type)
         return f'images in [{low:g}, {high:g}], shape (N, {cfg.channels or 1}, H, W)'
     logit = 'one logit per image, shape (N, 1): > 0 means "real"'
+    if cfg.flip_labels:
+        logit = 'one logit per image, shape (N, 1): > 0 means "generated" (trained with flipped labels)'
+    if takes_codes(cfg.discriminator_type):
+        return (f'two outputs: {logit}; and the latent codes read back, shape (N, {CODE_LENGTH}): '
+                f'{CATEGORIES} logits of the categorical code, then the {CONTINUOUS} continuous codes')
     if cfg.conditional and not discriminator_takes_class(cfg.conditioning):
         return f'two outputs: {logit}; and class logits, shape (N, num_classes)'
     return logit
@@ -129,6 +137,11 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=Tr
         if role == 'discriminator':
             # lenet5's discriminator compares samples in groups: N must be a multiple of this.
             info['batch_multiple'] = batch_multiple(cfg.discriminator_type)
+        if takes_codes(cfg.discriminator_type):
+            info['latent_codes'] = {
+                'categorical': CATEGORIES, 'continuous': CONTINUOUS,
+                'input': (f'data1 of the generator, shape (N, {CODE_LENGTH}): the one-hot categorical code '
+                          f'({CATEGORIES} values), then the {CONTINUOUS} continuous codes in [-1, 1]')}
         if cfg.conditional:
             info['conditioning'] = cfg.conditioning
             if class_names:

@@ -12,6 +12,7 @@ from .deep_convolution import DeepConvolutionDiscriminator, DeepConvolutionGener
 from .conditioning import CONDITIONINGS, ConditionalGenerator, discriminator_takes_class, wrap_discriminator
 from .layers import WEIGHT_INIT, power_iteration, spectral_norm_layers
 from .lenet5 import LeNet5Discriminator, LeNet5Generator
+from .infogan import CodedGenerator, CodeReadingDiscriminator, InfoGANDiscriminator, InfoGANGenerator
 from .maxout import MaxoutDiscriminator, MaxoutGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 
@@ -22,8 +23,9 @@ from .mlp import MLPDiscriminator, MLPGenerator
 # generator_options, discriminator_options: the settings (see NETWORK_OPTIONS)
 # each network's constructor takes; a setting an architecture does not take
 # must stay at its default.
+# codes: the generator also takes InfoGAN's latent codes and the discriminator reads them back (infogan.py).
 Architecture = namedtuple('Architecture', 'generator discriminator image_sizes batch_multiple output_range '
-                                          'generator_options discriminator_options')
+                                          'generator_options discriminator_options codes', defaults=(False,))
 TANH, SIGMOID = (-1.0, 1.0), (0.0, 1.0)
 
 _ARCHITECTURES = {
@@ -35,6 +37,7 @@ _ARCHITECTURES = {
     'mlp': Architecture(MLPGenerator, MLPDiscriminator, None, 1, TANH, ('image_size',), ('channels',)),
     'maxout': Architecture(MaxoutGenerator, MaxoutDiscriminator, None, 1, SIGMOID,
                            ('image_size', 'generator_batchnorm'), ()),
+    'infogan': Architecture(InfoGANGenerator, InfoGANDiscriminator, (28,), 1, TANH, (), (), codes=True),
 }
 
 # Config settings that only some architectures take: {setting: (constructor argument, default)}.
@@ -60,9 +63,19 @@ def supported_image_sizes(name):
     return _lookup(name).image_sizes
 
 
+def default_image_size(name):
+    """The image size the networks of ``name`` are built for (28, MNIST's, where any size works)."""
+    return (_lookup(name).image_sizes or (28,))[0]
+
+
 def output_range(name):
     """(low, high): the values of the images the generator of ``name`` draws."""
     return _lookup(name).output_range
+
+
+def takes_codes(name):
+    """Whether the generator of ``name`` takes InfoGAN's latent codes (and its discriminator reads them)."""
+    return _lookup(name).codes
 
 
 def options_taken(name):
@@ -93,6 +106,13 @@ def get_model(name, role, num_classes=0, channels=1, slope=0.2, eps=1e-5, prefix
     def taken(names):
         return {NETWORK_OPTIONS[n][0]: options[n] for n in names if n in options}
 
+    if arch.codes:  # InfoGAN: noise and codes in; a logit and the codes read back out
+        if num_classes:
+            raise ValueError(f"{name} takes latent codes, not classes")
+        if role == 'generator':
+            return CodedGenerator(arch.generator(channels=channels, eps=eps, prefix='base_'), prefix=prefix)
+        base = arch.discriminator(slope=slope, eps=eps, spectral_norm=spectral_norm, prefix='base_')
+        return CodeReadingDiscriminator(base, slope, eps, spectral_norm, prefix=prefix)
     if role == 'generator':
         net = arch.generator(channels=channels, eps=eps, prefix=inner_prefix, **taken(arch.generator_options))
         return ConditionalGenerator(net, num_classes, prefix=prefix) if num_classes else net

@@ -12,10 +12,11 @@ from mxnet import autograd, gluon
 
 from .. import data as datalib
 from ..errors import UserError, short_reason
-from ..networks import build_networks, discriminator_takes_class, model_for, output_range, power_iteration
+from ..data.codes import CODE_LENGTH, draw_codes, iteration_codes
+from ..networks import build_networks, discriminator_takes_class, model_for, output_range, power_iteration, takes_codes
 from .augment import iteration_shift, shift_limit, translate
 from .average import MovingAverage
-from .losses import get_loss, mode_seeking_penalty
+from .losses import code_loss, get_loss, mode_seeking_penalty
 
 
 def select_contexts(devices):
@@ -81,6 +82,9 @@ class GAN:
         self.class_loss = gluon.loss.SoftmaxCrossEntropyLoss()
         # AC-GAN: D sees the image alone and also predicts its class.
         self.auxiliary_classifier = cfg.conditional and not discriminator_takes_class(cfg.conditioning)
+        # InfoGAN (core/networks/infogan.py): G also takes latent codes; D's second head reads them back.
+        self.codes = takes_codes(cfg.discriminator_type)
+        self.two_headed = self.auxiliary_classifier or self.codes
         # D's targets: real 1, generated 0; G wants its images called real. Seed 003's label flipping swaps
         # them (the same game with D's logit negated).
         self._real = [mx.nd.ones((self.device_batch, 1), ctx=c) for c in self.contexts]
@@ -129,7 +133,7 @@ class GAN:
         """D's outputs per device, on the images moved by this iteration's shift: (logits, class logits or None)."""
         outs = [self.discriminator(translate(x, *self._shift, fill=self.value_range[0]), *c)
                 for x, c in zip(images, d_conds)]
-        return [out if self.auxiliary_classifier else (out, None) for out in outs]
+        return [out if self.two_headed else (out, None) for out in outs]
 
     def _discriminator_losses(self, outs_real, outs_fake, labels):
         """D's per-device losses: tell real images from generated ones (recorded by the caller)."""
@@ -140,6 +144,8 @@ class GAN:
             # generated ones, as the paper does: in 300-iteration trials that
             # made the digits worse (README, "Training recipes").
             losses = [loss + self.class_loss(rc, y) for loss, (_, rc), y in zip(losses, outs_real, labels)]
+        if self.codes:  # InfoGAN: Q learns to read G's codes back (``labels`` holds the codes)
+            losses = [loss + code_loss(read, c) for loss, (_, read), c in zip(losses, outs_fake, labels)]
         return losses
 
     def _generator_losses(self, outs_fake, fakes, noises, labels):
@@ -147,6 +153,8 @@ class GAN:
         losses = [self.objective.generator(out, ones) for (out, _), ones in zip(outs_fake, self._real)]
         if self.auxiliary_classifier:  # AC-GAN: G wants its images read as the class it was asked for
             losses = [loss + self.class_loss(classes, y) for loss, (_, classes), y in zip(losses, outs_fake, labels)]
+        if self.codes:  # InfoGAN: G draws its codes readably
+            losses = [loss + code_loss(read, c) for loss, (_, read), c in zip(losses, outs_fake, labels)]
         if self.cfg.mode_seeking:
             # One term per device, broadcast to each of its samples: the
             # trainer's step divides the sum by the batch size, so the term
@@ -234,7 +242,10 @@ class GAN:
         reals = self._split(datalib.to_model_range(images, self.value_range))
         self._shift = iteration_shift(self.cfg.seed, iteration, self._shift_limit)
         noises = self._split(noise)
-        if self.cfg.conditional:
+        if self.cfg.conditional or self.codes:
+            if self.codes:  # the codes play the classes' part: G's second input, and what the extra loss reads
+                first = self.cluster.share(self.cfg.batch_size)[0] if self.cluster else 0
+                labels = iteration_codes(self.cfg.seed, iteration, self.cfg.batch_size)[first:first + len(noise)]
             classes = self._split(labels.astype(np.float32))
             g_conds = [(c,) for c in classes]
         else:
@@ -243,9 +254,9 @@ class GAN:
         # G's recorded graph holds and that D's graphs use again fails in
         # backward in hybridized mxnet 1.9.1 ("The any container is empty
         # requested=...AGInfo").
-        if self.cfg.conditional:
+        if self.cfg.conditional or self.codes:
             classes = [c.copy() for c in classes]
-        d_conds = [()] * len(self.contexts) if self.auxiliary_classifier else \
+        d_conds = [()] * len(self.contexts) if self.two_headed else \
             [(c,) for c in classes] if self.cfg.conditional else g_conds
         # G runs once, recorded, in training mode (BatchNorm on batch statistics):
         # D's update reads its images, G's update backpropagates through them.
@@ -271,13 +282,15 @@ class GAN:
         """Run every network once on zeros so that every parameter exists (before a checkpoint loads)."""
         cfg = self.cfg
         labels = np.zeros(self.device_batch, np.float32) if cfg.conditional else None
+        if self.codes:
+            labels = np.zeros((self.device_batch, CODE_LENGTH), np.float32)
         cond = () if labels is None else (mx.nd.array(labels, ctx=self.ctx),)
         self.generator(mx.nd.zeros((self.device_batch, cfg.noise_dim), ctx=self.ctx), *cond).wait_to_read()
         if self.average:
             self.sampler(mx.nd.zeros((self.device_batch, cfg.noise_dim), ctx=self.ctx), *cond).wait_to_read()
             self.average.copy_source()
         images = self.generate(np.zeros((self.device_batch, cfg.noise_dim), np.float32), labels)
-        d_cond = () if self.auxiliary_classifier else cond
+        d_cond = () if self.two_headed else cond
         self.discriminator(mx.nd.array(images, ctx=self.ctx), *d_cond)
         mx.nd.waitall()
         if cfg.spectral_norm:
@@ -298,8 +311,11 @@ class GAN:
 
         The sampling generator is the moving average when the recipe keeps one.
         Batches have one device's training size, padded at the end: the graph
-        keeps its static shape.
+        keeps its static shape. ``labels``: the classes of a conditional GAN;
+        for InfoGAN the (N, 12) codes (random ones, the same each call, when None).
         """
+        if self.codes and labels is None:
+            labels = draw_codes(np.random.default_rng([self.cfg.seed, 3]), len(noise))
         batch = self.device_batch
         out = []
         for start in range(0, len(noise), batch):
@@ -307,8 +323,10 @@ class GAN:
             pad = batch - len(chunk)
             z = np.concatenate([chunk, np.zeros((pad, chunk.shape[1]), np.float32)])
             args = [mx.nd.array(z, ctx=self.ctx)]
-            if self.cfg.conditional:
-                args.append(mx.nd.array(np.concatenate([labels[start:start + batch], np.zeros(pad)]), ctx=self.ctx))
+            if self.cfg.conditional or self.codes:
+                chunk_labels = labels[start:start + batch]
+                padding = np.zeros((pad,) + chunk_labels.shape[1:], np.float32)
+                args.append(mx.nd.array(np.concatenate([chunk_labels, padding]), ctx=self.ctx))
             out.append(self.sampler(*args).asnumpy()[:len(chunk)])
         return np.concatenate(out)
 

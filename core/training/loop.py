@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from .. import data as datalib
+from ..data.codes import CATEGORIES, code_grid
 from ..export.mxnet import export_pair
 from ..fileio import atomic_folder, atomic_path, write_json
 from ..paths import EXPORT_ROOT, RUNS_ROOT
@@ -87,7 +88,12 @@ class TrainingState:
 
 
 def _sample_inputs(cfg):
-    """Fixed noise (and classes) for the sample grids: 8x8 digits, or one row per class."""
+    """Fixed noise (and classes) for the sample grids: 8x8 digits, or one row per class (per category code)."""
+    from ..networks import takes_codes
+    if takes_codes(cfg.discriminator_type):  # InfoGAN: row r has categorical code r; each column one noise
+        noise = np.tile(datalib.fixed_noise(cfg.seed, 10, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution),
+                        (CATEGORIES, 1))
+        return noise, code_grid(10, span=0.0), CATEGORIES
     if cfg.conditional:
         per_class = 10
         noise = np.tile(datalib.fixed_noise(cfg.seed, per_class, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution),

@@ -41,6 +41,27 @@ def get_loss(name):
     return LOSSES[name]()
 
 
+# The mutual-information term's weights (Chen et al., 2016): 1 for the categorical code; the continuous
+# codes' Gaussian log-likelihood (unit variance) counts 0.1, as in the paper's MNIST runs.
+CATEGORICAL_WEIGHT, CONTINUOUS_WEIGHT = 1.0, 0.1
+
+
+def code_loss(read, codes, categories=10):
+    """InfoGAN's mutual-information term per sample, (B,): how badly D's Q head ``read`` the ``codes``.
+
+    ``read`` and ``codes`` are (B, 12): the categorical code's 10 logits (codes:
+    one-hot) then the 2 continuous codes (codes: values; read: means). Both
+    networks minimise it: Q learns to read the codes, G to draw them readably.
+    """
+    logits, means = mx.nd.slice_axis(read, axis=1, begin=0, end=categories), \
+        mx.nd.slice_axis(read, axis=1, begin=categories, end=None)
+    one_hot, values = mx.nd.slice_axis(codes, axis=1, begin=0, end=categories), \
+        mx.nd.slice_axis(codes, axis=1, begin=categories, end=None)
+    categorical = -mx.nd.sum(one_hot * mx.nd.log_softmax(logits, axis=1), axis=1)
+    continuous = 0.5 * mx.nd.sum(mx.nd.square(means - values), axis=1)
+    return CATEGORICAL_WEIGHT * categorical + CONTINUOUS_WEIGHT * continuous
+
+
 def mode_seeking_penalty(images, noise, eps=1e-5):
     """The mode-seeking term of MSGAN (Mao et al. 2019) for one device's batch, as a (1,) array.
 
