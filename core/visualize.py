@@ -47,6 +47,34 @@ def save_grid(path, images, rows, cols=None, value_range=(-1.0, 1.0)):
     return path
 
 
+def save_scatter(path, points, target=None, title=''):
+    """Plot 2-D samples (orange) over points of the target (grey) to a PNG; returns the path."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6, 6), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    if target is not None:
+        ax.scatter(*np.asarray(target)[:, :2].T, s=2, c='0.6', alpha=0.5, label='target', rasterized=True)
+    ax.scatter(*np.asarray(points)[:, :2].T, s=3, c='tab:orange', alpha=0.7, label='generated', rasterized=True)
+    ax.set_aspect('equal')
+    ax.set_title(title or 'samples')
+    ax.legend(loc='upper right', markerscale=4)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format='png')
+    return path
+
+
+def read_picture(path):
+    """A PNG as an (H, W, 3) uint8 picture (for TensorBoard)."""
+    import matplotlib.image
+    picture = matplotlib.image.imread(path)
+    return (np.asarray(picture)[..., :3] * 255).round().astype(np.uint8)
+
+
 def save_loss_curve(path, history, title=''):
     """Plot D and G losses per iteration (and a moving average) to a PNG; returns the path."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg

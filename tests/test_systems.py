@@ -183,7 +183,7 @@ def test_every_shipped_settings_file_is_valid(path):
 def test_the_seeds_settings_files_are_shipped():
     names = {os.path.basename(p) for p in CONFIGS}
     assert {'seed001-maxout.json', 'seed001-maxout-bn.json', 'seed002-dcgan.json', 'seed003-mlp.json',
-            'seed003-mlp-cifar10.json', 'seed001-infogan.json'} <= names
+            'seed003-mlp-cifar10.json', 'seed001-infogan.json', 'seed004-toy2d.json'} <= names
 
 
 def test_code_loss_matches_numpy():
@@ -240,3 +240,48 @@ def test_test_py_draws_the_infogan_code_grid(idx_dir, tmp_path):
     assert matplotlib.image.imread(out).shape[:2] == ((10 * 30 + 2) * 2, (10 * 30 + 2) * 2)
     with pytest.raises(UserError, match='--num-classes 0'):
         tiny_config(idx_dir, 'infogan', 10).validate()
+
+
+def test_two_dimensional_figures():
+    from core import metrics
+    from core.data.toy import make_points, ring_centres
+    ring, modes = make_points('toy-ring', 3000, seed=1)
+    other, _ = make_points('toy-ring', 3000, seed=2)
+    assert abs(metrics.energy_distance(ring[:1000], other[:1000])) < 0.01
+    assert metrics.energy_distance(ring[:1000], other[:1000] + [0.5, 0]) > 0.1
+    full = metrics.mode_coverage(ring, ring_centres(), 0.15)
+    assert full['modes_covered'] == 1 and full['near_a_mode'] > 0.95
+    three = metrics.mode_coverage(ring[modes < 3], ring_centres(), 0.15)
+    assert three['modes_covered'] == 3 / 8
+    square, _ = make_points('toy-uniform', 5000)
+    assert metrics.cell_coverage(square)['cells_covered'] == 1
+    corner = metrics.cell_coverage(square / 2)
+    assert corner['cells_covered'] == 0.25 and corner['inside'] == 1
+
+
+def test_toy2d_trains_on_the_ring_and_plots_its_points(tmp_path):
+    from conftest import run_script
+    out = tmp_path / 'run'
+    result = run_script('train.py', '--config', 'configs/seed004-toy2d.json', '--dataset', 'toy-ring',
+                        '--max-iters', '30', '--draw-iter-num', '30', '--no-if-drawing', '--context', 'cpu',
+                        '--output-dir', str(out))
+    assert result.returncode == 0, result.stderr
+    info = json.load(open(out / 'export' / 'toy2d-generator-info.json'))
+    assert info['points'] and info['output'] == '2-D points, shape (N, 2)'
+    assert info['noise_distribution'] == 'gaussian' and info['dataset'] == 'toy-ring'
+    import matplotlib.image
+    assert matplotlib.image.imread(out / 'samples' / 'iter-00000030.png').shape[:2] == (600, 600)
+    sampled = run_script('test.py', '--export-dir', str(out), '--evaluate', '--eval-samples', '500', '--onnx',
+                         '--out', str(tmp_path / 'points.png'))
+    assert sampled.returncode == 0, sampled.stderr
+    assert '500 points: energy distance' in sampled.stdout and 'modes covered' in sampled.stdout
+
+
+def test_toy_data_and_toy2d_go_together(idx_dir):
+    with pytest.raises(UserError, match='toy2d'):
+        tiny_config('', 'toy2d', 0).validate()  # on MNIST
+    with pytest.raises(UserError, match='toy2d'):
+        tiny_config('', 'lenet5', 0, dataset='toy-ring', data_dir='').validate()
+    cfg = tiny_config('', 'toy2d', 0, dataset='toy-uniform', data_dir='').validate()
+    points = data.prepare_dataset(cfg)
+    assert points.images.shape == (100000, 2) and points.images.min() >= 0 and points.images.max() < 1

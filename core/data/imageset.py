@@ -46,6 +46,8 @@ def to_model_range(images_uint8, value_range=TANH_RANGE):
 
     (-1, 1) for tanh, the default; (0, 1) for a sigmoid generator (core/networks: ``output_range``).
     """
+    if images_uint8.dtype != np.uint8:
+        return np.asarray(images_uint8, np.float32)  # points (core/data/toy.py) are used as they are
     low, high = value_range
     return images_uint8.astype(np.float32) * np.float32((high - low) / 255) + np.float32(low)
 

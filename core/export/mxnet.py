@@ -18,7 +18,7 @@ import mxnet as mx
 from ..errors import short_reason
 from ..fileio import write_json
 from ..data.codes import CATEGORIES, CODE_LENGTH, CONTINUOUS
-from ..networks import batch_multiple, discriminator_takes_class, output_range, takes_codes
+from ..networks import batch_multiple, discriminator_takes_class, draws_points, output_range, takes_codes
 from ..recipes import RECIPE_FIELDS
 from .onnx import export_onnx
 from .sidecar import SIDECAR_SUFFIX
@@ -71,7 +71,7 @@ def export_network(net, folder, stem, info, onnx=True):
 
 def describe_inputs(cfg, role):
     """Per-sample input shapes of a network, keyed by the names mxnet gives exported inputs."""
-    image = [cfg.channels or 1, cfg.image_size, cfg.image_size]
+    image = [2] if draws_points(cfg.discriminator_type) else [cfg.channels or 1, cfg.image_size, cfg.image_size]
     first = [cfg.noise_dim] if role == 'generator' else image
     takes_class = role == 'generator' or discriminator_takes_class(cfg.conditioning)
     if role == 'generator' and takes_codes(cfg.discriminator_type):
@@ -83,6 +83,8 @@ def describe_inputs(cfg, role):
 
 
 def _describe_output(cfg, role):
+    if role == 'generator' and draws_points(cfg.discriminator_type):
+        return '2-D points, shape (N, 2)'
     if role == 'generator':
         low, high = output_range(cfg.discriminator_type)
         return f'images in [{low:g}, {high:g}], shape (N, {cfg.channels or 1}, H, W)'
@@ -125,7 +127,8 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=Tr
             'noise_range': list(cfg.noise_range),
             'image_size': cfg.image_size,
             'image_channels': cfg.channels or 1,
-            'output_range': list(output_range(cfg.discriminator_type)),
+            'output_range': list(output_range(cfg.discriminator_type) or ()) or None,
+            'points': draws_points(cfg.discriminator_type),
             'noise_distribution': cfg.noise_distribution,
             'dataset': cfg.dataset,
             'output': _describe_output(cfg, role),

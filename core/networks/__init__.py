@@ -15,6 +15,7 @@ from .lenet5 import LeNet5Discriminator, LeNet5Generator
 from .infogan import CodedGenerator, CodeReadingDiscriminator, InfoGANDiscriminator, InfoGANGenerator
 from .maxout import MaxoutDiscriminator, MaxoutGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
+from .toy2d import Toy2DDiscriminator, Toy2DGenerator
 
 # image_sizes: the sizes it is built for (None: any). batch_multiple: a device's
 # share of a batch must be a multiple of it (the discriminator compares samples
@@ -24,8 +25,10 @@ from .mlp import MLPDiscriminator, MLPGenerator
 # each network's constructor takes; a setting an architecture does not take
 # must stay at its default.
 # codes: the generator also takes InfoGAN's latent codes and the discriminator reads them back (infogan.py).
+# points: the networks draw and judge 2-D points, not pictures (toy2d.py; output_range None: unbounded).
 Architecture = namedtuple('Architecture', 'generator discriminator image_sizes batch_multiple output_range '
-                                          'generator_options discriminator_options codes', defaults=(False,))
+                                          'generator_options discriminator_options codes points',
+                          defaults=(False, False))
 TANH, SIGMOID = (-1.0, 1.0), (0.0, 1.0)
 
 _ARCHITECTURES = {
@@ -38,6 +41,7 @@ _ARCHITECTURES = {
     'maxout': Architecture(MaxoutGenerator, MaxoutDiscriminator, None, 1, SIGMOID,
                            ('image_size', 'generator_batchnorm'), ()),
     'infogan': Architecture(InfoGANGenerator, InfoGANDiscriminator, (28,), 1, TANH, (), (), codes=True),
+    'toy2d': Architecture(Toy2DGenerator, Toy2DDiscriminator, None, 1, None, (), (), points=True),
 }
 
 # Config settings that only some architectures take: {setting: (constructor argument, default)}.
@@ -71,6 +75,11 @@ def default_image_size(name):
 def output_range(name):
     """(low, high): the values of the images the generator of ``name`` draws."""
     return _lookup(name).output_range
+
+
+def draws_points(name):
+    """Whether the networks of ``name`` work on 2-D points (seed 004's toy) rather than pictures."""
+    return _lookup(name).points
 
 
 def takes_codes(name):

@@ -92,7 +92,8 @@ class GAN:
         if cfg.flip_labels:
             self._real, self._fake = self._fake, self._real
         self._shift_limit = shift_limit(cfg.translate, cfg.image_size)
-        self.value_range = output_range(cfg.discriminator_type)  # the data is scaled to G's output range
+        # The data is scaled to G's output range (seed 004's toy points are used as they are).
+        self.value_range = output_range(cfg.discriminator_type) or (-1.0, 1.0)
         self._shift = (0, 0)  # this iteration's move of every image D sees (augment.py)
         self._strike = ('', 0)  # --schedule weaker: the network updated last, and how many times in a row
 

@@ -17,7 +17,7 @@ from ..data.codes import CATEGORIES, code_grid
 from ..export.mxnet import export_pair
 from ..fileio import atomic_folder, atomic_path, write_json
 from ..paths import EXPORT_ROOT, RUNS_ROOT
-from ..visualize import GridWindow, grid_picture, has_display, save_grid, save_loss_curve
+from ..visualize import GridWindow, grid_picture, has_display, read_picture, save_grid, save_loss_curve, save_scatter
 from .gan import GAN, select_contexts
 from .runs import prepare_run
 from .tensorboard import TensorBoardLog
@@ -89,7 +89,9 @@ class TrainingState:
 
 def _sample_inputs(cfg):
     """Fixed noise (and classes) for the sample grids: 8x8 digits, or one row per class (per category code)."""
-    from ..networks import takes_codes
+    from ..networks import draws_points, takes_codes
+    if draws_points(cfg.discriminator_type):  # seed 004's toy: 1,000 points for a scatter plot
+        return datalib.fixed_noise(cfg.seed, 1000, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution), None, None
     if takes_codes(cfg.discriminator_type):  # InfoGAN: row r has categorical code r; each column one noise
         noise = np.tile(datalib.fixed_noise(cfg.seed, 10, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution),
                         (CATEGORIES, 1))
@@ -121,6 +123,7 @@ class Trainer:
         self.tensorboard = None
         self.last_checkpoint_time = None  # set when training starts and at each checkpoint
         self.samples_written_at = None  # the iteration of the last sample grid written
+        self.points = False  # set by setup(): the data are 2-D points (seed 004's toy), not pictures
 
     # Checkpoints ---------------------------------------------------------------
     def save_checkpoint(self):
@@ -157,9 +160,14 @@ class Trainer:
         self.samples_written_at = self.state.iteration
         noise, labels, rows = self.sample_inputs
         images = self.gan.generate(noise, labels)
-        save_grid(path, images, rows, value_range=self.gan.value_range)
+        if self.points:  # a scatter plot over the target's points
+            save_scatter(path, images, self.dataset.images[:2000], f'{self.cfg.name}, iteration {self.state.iteration}')
+        else:
+            save_grid(path, images, rows, value_range=self.gan.value_range)
         if self.tensorboard:
-            self.tensorboard.samples(self.state.iteration, grid_picture(images, rows, value_range=self.gan.value_range))
+            picture = read_picture(path) if self.points else \
+                grid_picture(images, rows, value_range=self.gan.value_range)
+            self.tensorboard.samples(self.state.iteration, picture)
         if self.cfg.if_drawing and has_display():
             self.window = self.window or GridWindow()
             self.window.show(path, f'{self.cfg.name}, iteration {self.state.iteration}')
@@ -173,6 +181,9 @@ class Trainer:
             self.judge = load_judge()
             self.judge_reference = reference_statistics(self.judge)
         noise = datalib.fixed_noise(cfg.seed + 1, cfg.eval_samples, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution)
+        if self.points:
+            from ..toy_judge import judge_points
+            return judge_points(self.gan.generate(noise), cfg.resolved().dataset)
         return judge_generator(self.judge, self.gan.generate, noise, cfg.num_classes, self.judge_reference,
                                self.gan.value_range)
 
@@ -199,9 +210,10 @@ class Trainer:
         cfg = self.cfg
         if self.dataset is None:
             self.dataset = datalib.prepare_dataset(cfg)
-        if not cfg.channels:  # follow the data: the saved config.json and the export record what it was
+        self.points = datalib.is_points(self.dataset.images)  # seed 004's toy: 2-D points, not pictures
+        if not cfg.channels and not self.points:  # follow the data: config.json and the export record it
             self.cfg = cfg = dataclasses.replace(cfg, channels=self.dataset.channels)
-        if cfg.evaluate and cfg.dataset not in datalib.JUDGED_DATASETS:
+        if cfg.evaluate and cfg.resolved().dataset not in datalib.JUDGED_DATASETS + datalib.TOY_DATASETS:
             self.progress.message(f"--evaluate: the MNIST judge scores MNIST-like gray digits; there is no judge "
                                   f"for --dataset {cfg.dataset}, so training goes on without quality figures")
             self.cfg = cfg = dataclasses.replace(cfg, evaluate=False)
