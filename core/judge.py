@@ -172,6 +172,9 @@ def judge_generator(judge, generate, noise, num_classes=0, reference=None, value
 
 def format_figures(figures):
     """One line of the figures a person reads first."""
+    if 'energy_distance' in figures:  # seed 004's 2-D toy (core/toy_judge.py)
+        from .toy_judge import format_points_figures
+        return format_points_figures(figures)
     line = (f"{figures['samples']} samples: Frechet distance {figures['frechet_distance']:.2f}, "
             f"classifier score {figures['classifier_score']:.2f}, class evenness {figures['class_evenness']:.3f}")
     if 'conditional_accuracy' in figures:

@@ -263,14 +263,25 @@ def test_toy2d_trains_on_the_ring_and_plots_its_points(tmp_path):
     from conftest import run_script
     out = tmp_path / 'run'
     result = run_script('train.py', '--config', 'configs/seed004-toy2d.json', '--dataset', 'toy-ring',
-                        '--max-iters', '30', '--draw-iter-num', '30', '--no-if-drawing', '--context', 'cpu',
-                        '--output-dir', str(out))
+                        '--batch-size', '1024', '--epochs', '1', '--evaluate', '--eval-samples', '500',
+                        '--draw-iter-num', '30', '--no-if-drawing', '--context', 'cpu', '--output-dir', str(out))
     assert result.returncode == 0, result.stderr
+    assert 'epoch 1 quality: 500 points: energy distance' in result.stdout + result.stderr
+    quality = json.loads(open(out / 'log.jsonl').readline())['quality']
+    assert 0 <= quality['modes_covered'] <= 1 and quality['energy_distance'] >= 0
     info = json.load(open(out / 'export' / 'toy2d-generator-info.json'))
     assert info['points'] and info['output'] == '2-D points, shape (N, 2)'
     assert info['noise_distribution'] == 'gaussian' and info['dataset'] == 'toy-ring'
     import matplotlib.image
     assert matplotlib.image.imread(out / 'samples' / 'iter-00000030.png').shape[:2] == (600, 600)
+    # The export in plain MXNet: points of the live generator (the sampler draws them the same).
+    import mxnet as mx
+    from core.sampling import ExportedGenerator
+    generator = ExportedGenerator(str(out / 'export' / 'toy2d-generator-info.json'))
+    net = mx.gluon.SymbolBlock.imports(str(out / 'export' / info['symbol_file']), info['input_names'],
+                                       str(out / 'export' / info['params_file']))
+    noise = generator.noise(64, 0)
+    np.testing.assert_allclose(generator.generate(noise), net(mx.nd.array(noise)).asnumpy(), rtol=1e-5, atol=1e-6)
     sampled = run_script('test.py', '--export-dir', str(out), '--evaluate', '--eval-samples', '500', '--onnx',
                          '--out', str(tmp_path / 'points.png'))
     assert sampled.returncode == 0, sampled.stderr
