@@ -296,3 +296,37 @@ def test_toy_data_and_toy2d_go_together(idx_dir):
     cfg = tiny_config('', 'toy2d', 0, dataset='toy-uniform', data_dir='').validate()
     points = data.prepare_dataset(cfg)
     assert points.images.shape == (100000, 2) and points.images.min() >= 0 and points.images.max() < 1
+
+
+def test_dcgan_variant_trains_and_its_export_reloads_with_the_live_output(idx_dir, tmp_path):
+    from core.training import Trainer, prepare_run
+    cfg = tiny_config(idx_dir, 'deep_convolution', 0, max_iters=1, generator_activation='leaky',
+                      output_dir=str(tmp_path / 'run'))
+    cfg, run, _ = prepare_run(cfg, {}, resume=False)
+    trainer = Trainer(cfg, run)
+    trainer.setup()
+    assert trainer.train() == 'finished'
+    exports = trainer.finish()['exports']
+    info = json.load(open(next(p for p in exports if p.endswith('generator-info.json'))))
+    folder = os.path.dirname(exports[0])
+    net = mx.gluon.SymbolBlock.imports(os.path.join(folder, info['symbol_file']), info['input_names'],
+                                       os.path.join(folder, info['params_file']))
+    noise = mx.nd.array(np.random.default_rng(2).uniform(-1, 1, (4, 100)))
+    np.testing.assert_allclose(net(noise).asnumpy(), trainer.gan.sampler(noise).asnumpy(), rtol=1e-4, atol=1e-5)
+    assert json.load(open(run.config))['generator_activation'] == 'leaky'
+
+
+def test_infogan_and_toy2d_shapes():
+    from core.data.codes import draw_codes
+    generator, discriminator = (get_model('infogan', role) for role in ('generator', 'discriminator'))
+    points_g, points_d = (get_model('toy2d', role) for role in ('generator', 'discriminator'))
+    for net in (generator, discriminator, points_g, points_d):
+        net.initialize()
+    images = generator(mx.nd.zeros((4, 62)), mx.nd.array(draw_codes(np.random.default_rng(0), 4)))
+    assert images.shape == (4, 1, 28, 28)
+    logit, read = discriminator(images)
+    assert logit.shape == (4, 1) and read.shape == (4, 12)
+    points = points_g(mx.nd.random.normal(shape=(4, 10)))
+    assert points.shape == (4, 2) and points_d(points).shape == (4, 1)
+    with pytest.raises(ValueError, match='codes'):
+        get_model('infogan', 'generator', num_classes=10)

@@ -169,7 +169,11 @@ def test_two_devices_update_the_weights_as_one_device_does(arch, classes, tmp_pa
     summation order can flip a step, and later iterations amplify that.
     The mode-seeking term is off: it pairs the images within each device's
     share (as BatchNorm normalises them), and here the whole batch's halves are
-    the same images, which it would rightly call collapsed.
+    the same images, which it would rightly call collapsed. So is the
+    translation (lenet5's recipe): the same shift on both devices, but its
+    constant strips make ties in lenet5's max pooling, which oneDNN breaks
+    differently for batches of 64 and 32 (G's gradients then differ by 1.6%;
+    with conv28, which has no pooling, they agree within the 1% checked here).
     """
     batch = 64 if arch == 'lenet5' else 16
     size = 28 if arch == 'conv28' else 64
@@ -181,7 +185,7 @@ def test_two_devices_update_the_weights_as_one_device_does(arch, classes, tmp_pa
     results = {}
     for contexts in ([mx.cpu()], [mx.cpu(0), mx.cpu(1)]):
         cfg = GANConfig(discriminator_type=arch, num_classes=classes, image_size=size, batch_size=batch,
-                        mode_seeking=0)
+                        mode_seeking=0, translate=0)
         gan = GAN(cfg, contexts)
         gan.materialize()
         figures = gan.step(*step)

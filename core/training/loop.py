@@ -174,16 +174,16 @@ class Trainer:
         return path
 
     def judge_samples(self):
-        """The MNIST judge's figures for ``eval_samples`` samples of the current generator."""
+        """The judge's figures for ``eval_samples`` samples of the current generator (2-D ones for the toy)."""
         from ..judge import judge_generator, load_judge, reference_statistics
         cfg = self.cfg
-        if self.judge is None:  # loaded once per run, with the test digits' statistics
-            self.judge = load_judge()
-            self.judge_reference = reference_statistics(self.judge)
         noise = datalib.fixed_noise(cfg.seed + 1, cfg.eval_samples, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution)
         if self.points:
             from ..toy_judge import judge_points
             return judge_points(self.gan.generate(noise), cfg.resolved().dataset)
+        if self.judge is None:  # loaded once per run, with the test digits' statistics
+            self.judge = load_judge()
+            self.judge_reference = reference_statistics(self.judge)
         return judge_generator(self.judge, self.gan.generate, noise, cfg.num_classes, self.judge_reference,
                                self.gan.value_range)
 
