@@ -79,8 +79,9 @@ class GANConfig:
                                            "the settings below marked 'recipe' default to its values")
     loss: Optional[str] = _recipe_setting(f"GAN loss: {' or '.join(LOSSES)} (bce: the non-saturating "
                                           "sigmoid cross-entropy)")
-    g_learning_rate: Optional[float] = _recipe_setting("Adam learning rate of the generator")
-    d_learning_rate: Optional[float] = _recipe_setting("Adam learning rate of the discriminator")
+    g_learning_rate: Optional[float] = _recipe_setting("learning rate of the generator (Adam's, or SGD's with "
+                                                       "--optimizer sgd)")
+    d_learning_rate: Optional[float] = _recipe_setting("learning rate of the discriminator")
     beta1: Optional[float] = _recipe_setting("Adam beta1 (both networks)")
     beta2: Optional[float] = _recipe_setting("Adam beta2 (both networks)")
     ema_decay: Optional[float] = _recipe_setting("decay of the moving average of the generator's weights that "
@@ -320,9 +321,9 @@ class GANConfig:
 
 
 # Options that may change when a run is resumed; every other one must match the saved run.
-RESUMABLE_OPTIONS = ('memory_budget_mb', 'cache_dir', 'kvstore', 'epochs', 'max_iters', 'if_drawing', 'draw_iter_num', 'if_save_params',
-                     'save_period', 'checkpoint_minutes', 'keep_checkpoints', 'context', 'output_dir', 'evaluate',
-                     'eval_samples', 'tensorboard')
+RESUMABLE_OPTIONS = ('epochs', 'max_iters', 'if_drawing', 'draw_iter_num', 'if_save_params', 'save_period',
+                     'checkpoint_minutes', 'keep_checkpoints', 'context', 'kvstore', 'output_dir', 'evaluate',
+                     'eval_samples', 'tensorboard', 'memory_budget_mb', 'cache_dir')
 
 
 class _OneLineParser(argparse.ArgumentParser):
