@@ -13,6 +13,7 @@ gradient bytes; then what k machines should give at a stated network bandwidth (
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import platform
 import subprocess
@@ -109,6 +110,7 @@ def main(argv=None):
     parser.add_argument('--distributed', action='store_true', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.measure:
+        logging.basicConfig(level=logging.INFO, format='%(message)s')  # the rank line the launcher waits for
         print('RESULT ' + json.dumps(measure(args.measure, args.iterations, args.distributed)), flush=True)
         return 0
     import mxnet as mx

@@ -174,14 +174,15 @@ class GANConfig:
     def validate(self):
         """Check every setting; return the resolved config (:meth:`resolved`) or raise UserError naming the first bad option."""
         # core.networks imports mxnet: only when validating.
-        from .networks import CONDITIONINGS, batch_multiple, get_model_list, supported_image_sizes
+        from .data import DATASETS, NOISE_DISTRIBUTIONS, TOY_DATASETS
+        from .networks import (CONDITIONINGS, NETWORK_OPTIONS, batch_multiple, draws_points, get_model_list,
+                               options_taken, supported_image_sizes, takes_codes)
 
         self = self.resolved()
 
         def bad(name, why):
             raise UserError(f"--{name.replace('_', '-')}: {why}")
 
-        from .data import DATASETS, TOY_DATASETS
         if self.dataset not in DATASETS:
             bad('dataset', f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
         if self.dataset == 'mnist' and self.data_dir:
@@ -245,8 +246,6 @@ class GANConfig:
                                f"got {self.context!r}")
             if len(set(devices)) < len(devices) or len({d[:3] for d in devices}) > 1:
                 bad('context', f"list each device once, all CPUs or all GPUs, got {self.context!r}")
-        from .data import NOISE_DISTRIBUTIONS
-        from .networks import NETWORK_OPTIONS, options_taken
         if self.noise_distribution not in NOISE_DISTRIBUTIONS:
             bad('noise_distribution', f"choose {' or '.join(NOISE_DISTRIBUTIONS)}, got {self.noise_distribution!r}")
         if self.generator_activation not in ('relu', 'leaky'):
@@ -269,7 +268,6 @@ class GANConfig:
             bad('schedule', "'weaker' decides on one process's losses: use 'alternate' with --kvstore dist_sync")
         if self.flip_labels and self.loss != 'bce':
             bad('flip_labels', f"flips the labels of the bce loss; --loss {self.loss} has none")
-        from .networks import draws_points, takes_codes
         if draws_points(self.discriminator_type) != (self.dataset in TOY_DATASETS):
             bad('dataset', f"{self.discriminator_type} and --dataset {self.dataset} do not go together: the 2-D "
                            f"toy datasets ({', '.join(TOY_DATASETS)}) train --discriminator-type toy2d, and toy2d "

@@ -105,7 +105,7 @@ class Part:
         at_line_start = True
         stream = self.process.stdout
         while True:
-            chunk = stream.read1(4096) if hasattr(stream, 'read1') else stream.read(1)
+            chunk = stream.read1(4096)  # what has arrived, up to 4 KB: tqdm's redraws come without newlines
             if not chunk:
                 break
             text = chunk.decode('utf-8', 'replace')

@@ -62,7 +62,7 @@ def _source_files(dataset, data_dir, split):
 def _resized_arrays(dataset, data_dir, split, size, channels, budget, cache_dir):
     raw = load_dataset(dataset, data_dir, split)
     images = with_channels(raw.images, channels or raw.channels)
-    if images.nbytes // images[0, 0].size * size * size <= budget:
+    if len(images) * images.shape[1] * size * size <= budget:  # the resized set's bytes
         return ImageSet(resize_images(images, size), raw.labels, raw.source, raw.class_names)
     key = cache_key(dataset, split, _source_files(dataset, data_dir, split), size, channels)
     cached = open_cached(cache_dir, key)

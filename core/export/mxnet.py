@@ -82,6 +82,12 @@ def describe_inputs(cfg, role):
     return {'data0': first, 'data1': []}
 
 
+def _value_range(cfg):
+    """[low, high] of the generator's images; None for 2-D points, which have no fixed range."""
+    value_range = output_range(cfg.discriminator_type)
+    return list(value_range) if value_range else None
+
+
 def _describe_output(cfg, role):
     if role == 'generator' and draws_points(cfg.discriminator_type):
         return '2-D points, shape (N, 2)'
@@ -127,7 +133,7 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=Tr
             'noise_range': list(cfg.noise_range),
             'image_size': cfg.image_size,
             'image_channels': cfg.channels or 1,
-            'output_range': list(output_range(cfg.discriminator_type) or ()) or None,
+            'output_range': _value_range(cfg),
             'points': draws_points(cfg.discriminator_type),
             'noise_distribution': cfg.noise_distribution,
             'dataset': cfg.dataset,

@@ -17,9 +17,12 @@ The maths is that of one process whose batch is split over N devices
 (``--context cpu(0),cpu(1)``), BatchNorm normalising each share by its own
 statistics. Only worker 0 writes samples, logs, checkpoints and exports.
 """
+import logging
 import os
 
 from ..errors import UserError
+
+log = logging.getLogger(__name__)
 
 LAUNCH_HINT = ("python3 -m core.launch --workers 2 --servers 1 -- python3 train.py --kvstore dist_sync ... "
                "(README, \"Several machines\")")
@@ -40,7 +43,7 @@ class Cluster:
         self._keys = {}  # id(network) -> the kvstore keys of its trained parameters, in order
         self._buffers = {}  # id(network) -> a plain-layout array per trained parameter, what the kvstore sends
         # The launcher reads this line to label this worker's output with its rank.
-        print(f"dist_sync: worker rank {self.rank} of {self.num_workers}", flush=True)
+        log.info("dist_sync: worker rank %d of %d", self.rank, self.num_workers)
 
     @property
     def writes(self):

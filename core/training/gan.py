@@ -118,7 +118,9 @@ class GAN:
         """
         start, end = self.cfg.momentum
         span = self.cfg.momentum_iterations
-        return end if span and iteration >= span else start + (end - start) * (iteration / span if span else 0)
+        if not span:
+            return start
+        return start + (end - start) * min(1.0, iteration / span)
 
     def _set_momentum(self, iteration):
         if self.cfg.optimizer == 'sgd' and self.cfg.momentum_iterations:
