@@ -11,7 +11,7 @@ time: two trainings at once on a 2-core machine measure each other.
 
 ``--seeds 0 1 2`` trains every variant once per seed (weights, data order and noise all follow the seed) and
 the table gives the mean over seeds with the range. One seed is not enough for lenet5: its tuned recipe gave
-FID 211 after 900 iterations with seed 0 and 366 with seed 2, a wider gap than any lever's.
+FID 211 after 900 iterations with seed 0 and 366 with seeds 1 and 2, a wider gap than any lever's.
 
     python3 bench/trials.py --table      # every recorded trial as a Markdown table
 """
