@@ -109,7 +109,7 @@ def summary_table(path):
     for line in open(path):
         row = json.loads(line)
         seeds = trials.setdefault((row['model'], row['variant']), {}).setdefault(row['iteration'], {})
-        seeds[row.get('seed', row['changes'].get('seed', 0))] = row
+        seeds[row.get('seed', 0)] = row
     lines = ['| model | trial | settings | seeds | FID at 100, 200, ... iterations | last: score, evenness, '
              'cond. accuracy | train s |', '|---|---|---|---|---|---|---|']
     for (model, variant), points in sorted(trials.items(), key=lambda item: item[0][0]):
