@@ -104,7 +104,7 @@ def iteration_flops(gan, cfg):
     """
     # Counts are per sample; lenet5's D takes groups of 32, and a batch of 1 leaves oneDNN deconvolution
     # weights in a layout that later batches reject (mxnet 1.9.1).
-    batch = max(4, batch_multiple(cfg.discriminator_type))
+    batch = max(4, batch_multiple(cfg.discriminator_type, cfg.stddev_group))
     noise = mx.nd.random.uniform(-1, 1, (batch, cfg.noise_dim))
     cond = (mx.nd.zeros(batch),) if cfg.conditional else ()
     images = gan.generator(noise, *cond)

@@ -93,6 +93,9 @@ class GANConfig:
     translate: Optional[float] = _recipe_setting("move the images D sees, real and generated alike, by up to this "
                                                  "fraction of their size, a new random shift every iteration "
                                                  "(DiffAugment; 0: off)")
+    stddev_group: Optional[int] = _recipe_setting("lenet5: its discriminator's minibatch standard-deviation channel "
+                                                  "compares samples in groups of this size; the batch must be a "
+                                                  "multiple of it (0 for the networks without that channel)")
     conditioning: Optional[str] = _recipe_setting("how a conditional discriminator sees the class: concat "
                                                   "(input planes, the seed's), projection, or acgan "
                                                   "(auxiliary classifier)")
@@ -284,7 +287,13 @@ class GANConfig:
                            f"--context {self.context}")
         if self.batch_size % len(devices):
             bad('batch_size', f"{self.batch_size} images cannot be split evenly over {len(devices)} devices")
-        multiple = batch_multiple(self.discriminator_type)
+        takes_group = 'stddev_group' in options_taken(self.discriminator_type)
+        if takes_group and not (isinstance(self.stddev_group, int) and self.stddev_group >= 2):
+            bad('stddev_group', f"must be 2 or more (samples compared in each group), got {self.stddev_group}")
+        if not takes_group and self.stddev_group:
+            takers = [a for a in archs if 'stddev_group' in options_taken(a)]
+            bad('stddev_group', f"only for {', '.join(takers)}, not {self.discriminator_type}: use 0")
+        multiple = batch_multiple(self.discriminator_type, self.stddev_group)
         if (self.batch_size // len(devices)) % multiple:
             bad('batch_size', f"{self.discriminator_type}'s discriminator compares samples in groups of {multiple}: "
                               f"use a multiple of {multiple * len(devices)}")
@@ -314,6 +323,8 @@ class GANConfig:
                           d_learning_rate=values.get('learning_rate', 2e-4))
         values.setdefault('channels', 1)  # saved before colour: gray
         values.setdefault('translate', 0.0)  # saved before --translate existed: D saw the images unmoved
+        if values.get('discriminator_type', cls.discriminator_type) == 'lenet5':
+            values.setdefault('stddev_group', 32)  # saved before --stddev-group existed: lenet5 compared 32
         known = {f.name for f in fields(cls)}
         return dataclasses.replace(cls(), **{k: v for k, v in values.items() if k in known})
 

@@ -48,6 +48,7 @@ RECIPES = {
         conditioning='concat',      # the class as constant planes joined to D's input
         mode_seeking=0.0,
         translate=0.0,              # D sees the images as they are
+        stddev_group=PerArchitecture(0, lenet5=32),  # lenet5's D compares one batch of 32 (networks/lenet5.py)
         batch_size=PerArchitecture(64, conv28=128),  # the seed's GAN used 64; its CGAN (conv28 networks) 128
     ),
     'tuned': dict(
@@ -66,6 +67,7 @@ RECIPES = {
         # images it sees by up to 1/8 of their size ends the white frames (FID 245 after 900 iterations, against
         # 350 after 800 without; 1/4 of the size: 240).
         translate=PerArchitecture(0.0, lenet5=0.125),
+        stddev_group=PerArchitecture(0, lenet5=32),
         # Smaller batches: more updates per epoch for fewer images per second, far better digits per
         # minute. The CGAN's networks: 16 (8x the updates, about 25% fewer images/s; trials). lenet5: 32, its
         # smallest (its D compares groups of 32): one epoch gave FID 171 against 317 at 64. deep_convolution

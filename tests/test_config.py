@@ -62,8 +62,11 @@ def test_every_setting_is_an_option_and_explicit_ones_are_known():
     (['--context', 'cpu(0),gpu(0)'], '--context'),
     (['--context', 'gpu(0),,gpu(1)'], '--context'),
     (['--context', 'cpu(0),cpu(1)', '--batch-size', '63'], '--batch-size'),
-    (['--discriminator-type', 'lenet5', '--batch-size', '48'], '--batch-size'),
-    (['--discriminator-type', 'lenet5', '--context', 'cpu(0),cpu(1)', '--batch-size', '32'], '--batch-size'),
+    (['--discriminator-type', 'lenet5', '--stddev-group', '32', '--batch-size', '48'], '--batch-size'),
+    (['--discriminator-type', 'lenet5', '--stddev-group', '32', '--context', 'cpu(0),cpu(1)', '--batch-size', '32'],
+     '--batch-size'),
+    (['--discriminator-type', 'lenet5', '--stddev-group', '1'], '--stddev-group'),
+    (['--discriminator-type', 'conv28', '--image-size', '28', '--stddev-group', '4'], '--stddev-group'),
     (['--model-name', '../x'], '--model-name'),
     (['--leaky-slope', '2'], '--leaky-slope'),
 ])
@@ -98,13 +101,13 @@ def test_config_round_trips_through_json(tmp_path):
 def test_cgan_defaults_differ_from_the_shared_ones_only_where_intended():
     shared, cgan = GANConfig().validate(), cgan_config().validate()
     changed = {f.name for f in dataclasses.fields(GANConfig) if getattr(shared, f.name) != getattr(cgan, f.name)}
-    # batch_size, mode_seeking and translate: the tuned recipe's values differ by network (core/recipes.py).
+    # batch_size, mode_seeking, translate, stddev_group: the tuned recipe's values differ by network (core/recipes.py).
     assert changed == {'model_name', 'discriminator_type', 'num_classes', 'image_size', 'batch_size', 'epochs',
-                       'lr_decay', 'lr_decay_every', 'mode_seeking', 'translate'}
+                       'lr_decay', 'lr_decay_every', 'mode_seeking', 'translate', 'stddev_group'}
     assert (cgan.image_size, cgan.batch_size, cgan.epochs, cgan.num_classes) == (28, 16, 30, 10)
     assert (cgan.lr_decay, cgan.lr_decay_every) == (0.95, 500)
     assert (cgan.noise_dim, cgan.noise_range) == (100, [-1.0, 1.0])
-    assert set(CGAN_OVERRIDES) == changed - {'batch_size', 'mode_seeking', 'translate'}  # from the recipe
+    assert set(CGAN_OVERRIDES) == changed - {'batch_size', 'mode_seeking', 'translate', 'stddev_group'}  # from the recipe
 
 
 def test_cgan_folder_holds_settings_and_thin_scripts_only():
@@ -143,6 +146,17 @@ def test_a_recipe_fills_the_settings_left_open_and_given_ones_win():
     # The help names each recipe's value.
     help_text = ' '.join(build_parser(GANConfig(), 'test').format_help().split())
     assert "recipe: seed 'bce', tuned" in help_text
+
+
+def test_the_stddev_group_sets_lenet5s_batch_multiple(tmp_path):
+    cfg, _ = parse(['--discriminator-type', 'lenet5', '--stddev-group', '8', '--batch-size', '24'])
+    assert (cfg.validate().stddev_group, cfg.validate().batch_size) == (8, 24)
+    assert GANConfig(recipe='seed').validate().stddev_group == 32  # --recipe seed keeps the first version's group
+    assert GANConfig(discriminator_type='conv28', image_size=28).validate().stddev_group == 0  # no such channel
+    # A lenet5 run saved before the option existed compared groups of 32, whatever its recipe.
+    old = {k: v for k, v in GANConfig().to_dict().items() if k != 'stddev_group'}
+    (tmp_path / 'config.json').write_text(json.dumps(old))
+    assert GANConfig.load(tmp_path / 'config.json').validate().stddev_group == 32
 
 
 def test_settings_saved_before_recipes_existed_resume_the_seed_way(tmp_path):

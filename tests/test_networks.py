@@ -131,6 +131,17 @@ def test_class_input_steers_the_generator(name):
     np.testing.assert_allclose(again[0], again[1])
 
 
+def test_lenet5s_stddev_group_is_its_batch_multiple():
+    assert batch_multiple('lenet5') == 32 and batch_multiple('lenet5', 8) == 8 and batch_multiple('conv28', 8) == 1
+    discriminator = get_model('lenet5', 'discriminator', options={'stddev_group': 4})
+    discriminator.initialize(WEIGHT_INIT)
+    discriminator.hybridize()
+    images = mx.nd.random.uniform(-1, 1, (8, 1, 64, 64))
+    assert discriminator(images).shape == (8, 1)
+    with pytest.raises(mx.MXNetError):  # 6 samples are not groups of 4
+        discriminator(images[:6]).wait_to_read()
+
+
 def test_minibatch_stddev_matches_numpy_and_ignores_how_the_batch_is_split():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 3, 2, 2)).astype(np.float32)

@@ -145,7 +145,7 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=Tr
         }
         if role == 'discriminator':
             # lenet5's discriminator compares samples in groups: N must be a multiple of this.
-            info['batch_multiple'] = batch_multiple(cfg.discriminator_type)
+            info['batch_multiple'] = batch_multiple(cfg.discriminator_type, cfg.stddev_group)
         if takes_codes(cfg.discriminator_type):
             info['latent_codes'] = {
                 'categorical': CATEGORIES, 'continuous': CONTINUOUS,

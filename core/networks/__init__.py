@@ -17,37 +17,35 @@ from .maxout import MaxoutDiscriminator, MaxoutGenerator
 from .mlp import MLPDiscriminator, MLPGenerator
 from .toy2d import Toy2DDiscriminator, Toy2DGenerator
 
-# image_sizes: the sizes it is built for (None: any). batch_multiple: a device's
-# share of a batch must be a multiple of it (the discriminator compares samples
-# in groups of that size). output_range: the generator's last activation's
+# image_sizes: the sizes it is built for (None: any). output_range: the generator's last activation's
 # range (tanh: -1..1, sigmoid: 0..1), which the data is scaled to.
 # generator_options, discriminator_options: the settings (see NETWORK_OPTIONS)
 # each network's constructor takes; a setting an architecture does not take
 # must stay at its default.
 # codes: the generator also takes InfoGAN's latent codes and the discriminator reads them back (infogan.py).
 # points: the networks draw and judge 2-D points, not pictures (toy2d.py; output_range None: unbounded).
-Architecture = namedtuple('Architecture', 'generator discriminator image_sizes batch_multiple output_range '
+Architecture = namedtuple('Architecture', 'generator discriminator image_sizes output_range '
                                           'generator_options discriminator_options codes points',
                           defaults=(False, False))
 TANH, SIGMOID = (-1.0, 1.0), (0.0, 1.0)
 
 _ARCHITECTURES = {
-    'lenet5': Architecture(LeNet5Generator, LeNet5Discriminator, (64,), LeNet5Discriminator.GROUP_SIZE, TANH,
-                           (), ()),
-    'deep_convolution': Architecture(DeepConvolutionGenerator, DeepConvolutionDiscriminator, (64,), 1, TANH,
+    'lenet5': Architecture(LeNet5Generator, LeNet5Discriminator, (64,), TANH, (), ('stddev_group',)),
+    'deep_convolution': Architecture(DeepConvolutionGenerator, DeepConvolutionDiscriminator, (64,), TANH,
                                      ('generator_activation',), ()),
-    'conv28': Architecture(Conv28Generator, Conv28Discriminator, (28,), 1, TANH, (), ()),
-    'mlp': Architecture(MLPGenerator, MLPDiscriminator, None, 1, TANH, ('image_size',), ('channels',)),
-    'maxout': Architecture(MaxoutGenerator, MaxoutDiscriminator, None, 1, SIGMOID,
+    'conv28': Architecture(Conv28Generator, Conv28Discriminator, (28,), TANH, (), ()),
+    'mlp': Architecture(MLPGenerator, MLPDiscriminator, None, TANH, ('image_size',), ('channels',)),
+    'maxout': Architecture(MaxoutGenerator, MaxoutDiscriminator, None, SIGMOID,
                            ('image_size', 'generator_batchnorm'), ()),
-    'infogan': Architecture(InfoGANGenerator, InfoGANDiscriminator, (28,), 1, TANH, (), (), codes=True),
-    'toy2d': Architecture(Toy2DGenerator, Toy2DDiscriminator, None, 1, None, (), (), points=True),
+    'infogan': Architecture(InfoGANGenerator, InfoGANDiscriminator, (28,), TANH, (), (), codes=True),
+    'toy2d': Architecture(Toy2DGenerator, Toy2DDiscriminator, None, None, (), (), points=True),
 }
 
 # Config settings that only some architectures take: {setting: (constructor argument, default)}.
 NETWORK_OPTIONS = {'image_size': ('image_size', None), 'channels': ('channels', 1),
                    'generator_batchnorm': ('batch_norm', False),
-                   'generator_activation': ('activation', 'relu')}
+                   'generator_activation': ('activation', 'relu'),
+                   'stddev_group': ('stddev_group', 0)}
 
 
 def get_model_list():
@@ -93,9 +91,16 @@ def options_taken(name):
     return set(arch.generator_options) | set(arch.discriminator_options)
 
 
-def batch_multiple(name):
-    """A device's share of each batch must be a multiple of this for architecture ``name``."""
-    return _lookup(name).batch_multiple
+def batch_multiple(name, stddev_group=0):
+    """A device's share of each batch must be a multiple of this for architecture ``name``.
+
+    A discriminator with a minibatch standard-deviation channel compares samples
+    in consecutive groups of ``stddev_group`` (0: its network's default).
+    """
+    arch = _lookup(name)
+    if 'stddev_group' not in arch.discriminator_options:
+        return 1
+    return stddev_group or arch.discriminator.STDDEV_GROUP
 
 
 def get_model(name, role, num_classes=0, channels=1, slope=0.2, eps=1e-5, prefix=None,

@@ -25,13 +25,16 @@ class LeNet5Discriminator(Discriminator):
     class_planes : int
         The input ends with this many one-hot class planes (the seed's CGAN
         conditioning): the first convolution then takes them the cheap way.
+    stddev_group : int
+        The standard-deviation channel compares samples in consecutive groups
+        of this size (0: ``STDDEV_GROUP``); a device's share of a batch must
+        be a multiple of it.
     """
 
-    # Samples are compared in consecutive groups of this size; a device's
-    # share of a batch must be a multiple of it.
-    GROUP_SIZE = 32
+    # The group of the first version, and of --recipe seed: one batch of 32.
+    STDDEV_GROUP = 32
 
-    def __init__(self, slope=0.2, eps=1e-5, spectral_norm=False, class_planes=0, **kwargs):
+    def __init__(self, slope=0.2, eps=1e-5, spectral_norm=False, class_planes=0, stddev_group=0, **kwargs):
         super().__init__(**kwargs)
         with self.name_scope():
             self.features = nn.HybridSequential(prefix='')
@@ -40,7 +43,7 @@ class LeNet5Discriminator(Discriminator):
                 self.features.add(conv2d(channels, 5, spectral_norm=spectral_norm, class_planes=0 if i else class_planes),
                                   nn.LeakyReLU(slope),
                                   nn.MaxPool2D(pool_size=2, strides=2))
-            self.features.add(MinibatchStddev(self.GROUP_SIZE))
+            self.features.add(MinibatchStddev(stddev_group or self.STDDEV_GROUP))
             # Output: (1024,)
             self.hidden = nn.HybridSequential(prefix='')
             self.hidden.add(nn.Flatten(), dense(1024, spectral_norm=spectral_norm), nn.LeakyReLU(slope))

@@ -319,7 +319,7 @@ def _share_multiple(cfg):
     """What each distributed worker's share of a batch must be a multiple of (as a device's share must)."""
     from ..networks import batch_multiple
     cfg = cfg.resolved()
-    return math.lcm(batch_multiple(cfg.discriminator_type), 2 if cfg.mode_seeking else 1)
+    return math.lcm(batch_multiple(cfg.discriminator_type, cfg.stddev_group), 2 if cfg.mode_seeking else 1)
 
 
 def run_training(cfg, explicit, resume=False, progress=None, runs_root=RUNS_ROOT, export_root=EXPORT_ROOT,
