@@ -102,8 +102,8 @@ def iteration_flops(gan, cfg):
     D step: D forward+backward on the real and the fake batch (2 x 3x). G step: D forward+backward (3x).
     The seed's arithmetic: the class planes' convolution counts in full, as the PyTorch peer computes it.
     """
-    # Counts are per sample; lenet5's D takes groups of 32, and a batch of 1 leaves oneDNN deconvolution
-    # weights in a layout that later batches reject (mxnet 1.9.1).
+    # Counts are per sample; lenet5's D takes whole groups (--stddev-group), and a batch of 1 leaves oneDNN
+    # deconvolution weights in a layout that later batches reject (mxnet 1.9.1).
     batch = max(4, batch_multiple(cfg.discriminator_type, cfg.stddev_group))
     noise = mx.nd.random.uniform(-1, 1, (batch, cfg.noise_dim))
     cond = (mx.nd.zeros(batch),) if cfg.conditional else ()
