@@ -253,7 +253,7 @@ class GANConfig:
             bad('noise_distribution', f"choose {' or '.join(NOISE_DISTRIBUTIONS)}, got {self.noise_distribution!r}")
         if self.generator_activation not in ('relu', 'leaky'):
             bad('generator_activation', f"choose 'relu' or 'leaky', got {self.generator_activation!r}")
-        for name in ('generator_batchnorm', 'generator_activation'):
+        for name in ('generator_batchnorm', 'generator_activation', 'stddev_group'):
             if getattr(self, name) != NETWORK_OPTIONS[name][1] and name not in options_taken(self.discriminator_type):
                 takers = [a for a in archs if name in options_taken(a)]
                 bad(name, f"only for {', '.join(takers)}, not {self.discriminator_type}")
@@ -287,12 +287,9 @@ class GANConfig:
                            f"--context {self.context}")
         if self.batch_size % len(devices):
             bad('batch_size', f"{self.batch_size} images cannot be split evenly over {len(devices)} devices")
-        takes_group = 'stddev_group' in options_taken(self.discriminator_type)
-        if takes_group and not (isinstance(self.stddev_group, int) and self.stddev_group >= 2):
+        if 'stddev_group' in options_taken(self.discriminator_type) and not (isinstance(self.stddev_group, int)
+                                                                             and self.stddev_group >= 2):
             bad('stddev_group', f"must be 2 or more (samples compared in each group), got {self.stddev_group}")
-        if not takes_group and self.stddev_group:
-            takers = [a for a in archs if 'stddev_group' in options_taken(a)]
-            bad('stddev_group', f"only for {', '.join(takers)}, not {self.discriminator_type}: use 0")
         multiple = batch_multiple(self.discriminator_type, self.stddev_group)
         if (self.batch_size // len(devices)) % multiple:
             bad('batch_size', f"{self.discriminator_type}'s discriminator compares samples in groups of {multiple}: "
