@@ -76,8 +76,8 @@ RECIPES = {
         # minute. The CGAN's networks: 16 (8x the updates, about 25% fewer images/s; trials). lenet5: 8, its
         # D comparing groups of 8. FID of 1,000 samples, seeds 0, 1, 2: after 19,200 images 186, 157, 183
         # against 246, 197, 247 at 16; after about 9 minutes 186, 157, 183 against 200, 182, 188 at 16
-        # (28,800 images), and 16 had beaten 32 on all three seeds. deep_convolution (a GPU job, not
-        # measured here) keeps the seed's 64.
+        # (28,800 images), and 16 had beaten 32 on all three seeds. Batch 4 fell back (one epoch, seed 0: FID
+        # 137.5 against 97.3; its D won). deep_convolution (a GPU job, not measured here) keeps the seed's 64.
         batch_size=PerArchitecture(64, conv28=16, lenet5=8),
     ),
 }
