@@ -9,9 +9,10 @@ resolved values are what a run saves in its config.json.
   as input planes, batches of 64, or 128 for the CGAN's networks).
 - ``tuned``: the recipe measured best per CPU minute on this project's
   machines: batches of 16 for the CGAN's networks, 8 for lenet5 (64 for
-  deep_convolution), learning rate 5e-4 for both networks, a moving average of the generator for
-  sampling and export, the mode-seeking term in G's loss, and for lenet5 the translation of D's inputs (README,
-  "Training recipes"; the trials are in bench/trials.jsonl).
+  deep_convolution), learning rate 5e-4 for both networks, a moving average
+  of the generator for sampling and export, the mode-seeking term in G's
+  loss, and for lenet5 the translation of D's inputs (README, "Training
+  recipes"; the trials are in bench/trials.jsonl).
 """
 
 LOSSES = ('bce', 'hinge')
