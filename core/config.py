@@ -90,6 +90,8 @@ class GANConfig:
     mode_seeking: Optional[float] = _recipe_setting("weight of the mode-seeking term in G's loss (Mao et al. "
                                                     "2019): G is penalised when two noise vectors give alike "
                                                     "images (0: off)")
+    g_steps: Optional[int] = _recipe_setting("generator updates per iteration, each on fresh noise, after the "
+                                             "one discriminator update")
     translate: Optional[float] = _recipe_setting("move the images D sees, real and generated alike, by up to this "
                                                  "fraction of their size, a new random shift every iteration "
                                                  "(DiffAugment; 0: off)")
@@ -267,6 +269,10 @@ class GANConfig:
             bad('lr_min', f"must be 0 or more, got {self.lr_min}")
         if self.schedule not in ('alternate', 'weaker'):
             bad('schedule', f"choose 'alternate' or 'weaker', got {self.schedule!r}")
+        if not (isinstance(self.g_steps, int) and self.g_steps >= 1):
+            bad('g_steps', f"must be a whole number, at least 1, got {self.g_steps}")
+        if self.schedule == 'weaker' and self.g_steps != 1:
+            bad('g_steps', "'--schedule weaker' updates one network per iteration: use --g-steps 1 with it")
         if self.schedule == 'weaker' and self.kvstore == 'dist_sync':
             bad('schedule', "'weaker' decides on one process's losses: use 'alternate' with --kvstore dist_sync")
         if self.flip_labels and self.loss != 'bce':

@@ -49,6 +49,7 @@ RECIPES = {
         spectral_norm=False,
         conditioning='concat',      # the class as constant planes joined to D's input
         mode_seeking=0.0,
+        g_steps=1,                  # one G update per D update
         translate=0.0,              # D sees the images as they are
         stddev_group=PerArchitecture(0, lenet5=32),  # lenet5's D compares one batch of 32 (networks/lenet5.py)
         batch_size=PerArchitecture(64, conv28=128),  # the seed's GAN used 64; its CGAN (conv28 networks) 128
@@ -70,6 +71,7 @@ RECIPES = {
         # the trials) one seed in three dropped classes by the end of its epoch (FID 145.3, evenness 0.877);
         # at 1 all three kept every class (evenness 0.95 to 0.96), and G's faster rate (above) pays with it.
         mode_seeking=1.0,
+        g_steps=1,
         # lenet5's D cannot see the last 4 rows and columns of its 64x64 input (training/augment.py): moving the
         # images it sees by up to 1/8 of their size ends the white frames (FID 245 after 900 iterations, against
         # 350 after 800 without; 1/4 of the size: 240).

@@ -55,6 +55,8 @@ def test_every_setting_is_an_option_and_explicit_ones_are_known():
     (['--mode-seeking', 'inf'], '--mode-seeking'),
     (['--discriminator-type', 'conv28', '--image-size', '28', '--batch-size', '63', '--mode-seeking', '1'], '--batch-size'),
     (['--beta1', '1.5'], '--beta1'),
+    (['--g-steps', '0'], '--g-steps'),
+    (['--g-steps', '2', '--schedule', 'weaker'], '--g-steps'),
     (['--noise-range', '1', '-1'], '--noise-range'),
     (['--num-classes', '1'], '--num-classes'),
     (['--context', 'tpu'], '--context'),

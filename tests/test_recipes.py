@@ -149,11 +149,35 @@ def test_projection_and_auxiliary_classifier_learn_the_classes_of_real_images(id
             assert (right > wrong).mean() > 0.75
 
 
+def _trained_for(idx_dir, tmp_path, iterations, **changes):
+    from core.training import Trainer, prepare_run
+    cfg = tiny_config(idx_dir, 'conv28', 10, max_iters=iterations, if_save_params=False,
+                      output_dir=str(tmp_path / f"run-{changes.get('g_steps', 1)}"), **changes)
+    cfg, run, _ = prepare_run(cfg, {}, resume=False)
+    trainer = Trainer(cfg, run)
+    trainer.setup()
+    assert trainer.train() == 'finished'
+    return trainer
+
+
+def test_g_steps_updates_the_generator_that_many_times_per_discriminator_update(idx_dir, tmp_path):
+    one, three = (_trained_for(idx_dir, tmp_path, 2, g_steps=steps) for steps in (1, 3))
+    assert (one.gan.trainer_g._optimizer.num_update, one.gan.trainer_d._optimizer.num_update) == (2, 2)
+    assert (three.gan.trainer_g._optimizer.num_update, three.gan.trainer_d._optimizer.num_update) == (6, 2)
+    # The first iteration's figures come from D's update and the first G update, which both runs share;
+    # the extra updates then move G elsewhere.
+    first = [one.state.history[0][name] for name in FIGURES]
+    assert [three.state.history[0][name] for name in FIGURES] == pytest.approx(first, rel=1e-5)
+    weights = [net.generator.collect_params() for net in (one.gan, three.gan)]
+    assert any(not np.allclose(a.data().asnumpy(), b.data().asnumpy())
+               for a, b in zip(weights[0].values(), weights[1].values()))
+
+
 LEVERS = {
     'seed': dict(recipe='seed'),
     'tuned': dict(recipe='tuned'),
     'every-lever': dict(recipe='seed', loss='hinge', spectral_norm=True, ema_decay=0.9, conditioning='projection',
-                        g_learning_rate=1e-4, d_learning_rate=4e-4, mode_seeking=0.5),
+                        g_learning_rate=1e-4, d_learning_rate=4e-4, mode_seeking=0.5, g_steps=2),
     'acgan': dict(recipe='tuned', conditioning='acgan'),  # a discriminator with two outputs
 }
 

@@ -27,9 +27,10 @@ def draw_noise(rng, count, noise_dim, noise_range, distribution='uniform'):
     return rng.uniform(low, high, size=(count, noise_dim)).astype(np.float32)
 
 
-def iteration_noise(seed, iteration, batch_size, noise_dim, noise_range, distribution='uniform'):
-    """The noise of one iteration."""
-    return draw_noise(np.random.default_rng([seed, 1, iteration]), batch_size, noise_dim, noise_range, distribution)
+def iteration_noise(seed, iteration, batch_size, noise_dim, noise_range, distribution='uniform', step=0):
+    """The noise of one iteration; ``step`` > 0: that of its extra generator update number ``step`` (--g-steps)."""
+    key = [seed, 1, iteration] if step == 0 else [seed, 3, iteration, step]
+    return draw_noise(np.random.default_rng(key), batch_size, noise_dim, noise_range, distribution)
 
 
 def fixed_noise(seed, count, noise_dim, noise_range, distribution='uniform'):

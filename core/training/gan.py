@@ -235,12 +235,15 @@ class GAN:
             self._step_generator(losses_g, iteration)
         return losses_d, losses_g, [r for r, _ in outs_real], [f for f, _ in outs_fake]
 
-    def step(self, images, labels, noise, iteration=0):
-        """One D update then one G update; returns the iteration's figures as floats.
+    def step(self, images, labels, noise, iteration=0, extra_noise=()):
+        """One D update then one G update per noise batch; returns the iteration's figures as floats.
 
         ``images``, ``labels`` and ``noise`` are this process's share of the
         batch (all of it, unless distributed). ``iteration`` counts the
         iterations done before this one (the moving average's warm-up reads it).
+        ``extra_noise``: one more noise batch for each further G update of this
+        iteration (--g-steps); they reuse the batch's classes. The figures are
+        those of the first G update, which saw the same D as D's update.
         """
         reals = self._split(datalib.to_model_range(images, self.value_range))
         self._shift = iteration_shift(self.cfg.seed, iteration, self._shift_limit)
@@ -272,6 +275,11 @@ class GAN:
         else:
             losses_d, outs_real, outs_fake = self.update_discriminator(reals, fakes, d_conds, classes)
             losses_g = self.update_generator(fakes, noises, d_conds, classes, iteration)
+            for more in extra_noise:
+                more = self._split(more)
+                with autograd.record():
+                    more_fakes = [self.generator(z, *c) for z, c in zip(more, g_conds)]
+                self.update_generator(more_fakes, more, d_conds, classes, iteration)
         # Sums per device, added on the host: the figures are means over this process's share. D(x) and
         # D(G(z)) are D's probabilities of "real" (with flipped labels, its logit says "generated").
         sign = -1 if self.cfg.flip_labels else 1
