@@ -73,8 +73,8 @@ RECIPES = {
         mode_seeking=1.0,
         # lenet5's D runs away from its G late in the epoch and after it (seed 2: FID 94.3 after one epoch,
         # 116.2 after 1.64). Two G updates per D update hold it: one epoch on seeds 0, 1, 2 gave FID
-        # 76.6, 69.9, 78.1 against 98.4, 82.9, 94.3, in about 1.6x the time per epoch; at equal time (seed 2,
-        # about 810 s) 78.1 against 116.2 (README, "How the tuned recipe was chosen").
+        # 76.6, 69.9, 69.8 against 98.4, 82.9, 94.3, in about 1.6x the time per epoch; at equal time (seed 2,
+        # about 815 s) 69.8 against 116.2 (README, "How the tuned recipe was chosen").
         g_steps=PerArchitecture(1, lenet5=2),
         # lenet5's D cannot see the last 4 rows and columns of its 64x64 input (training/augment.py): moving the
         # images it sees by up to 1/8 of their size ends the white frames (FID 245 after 900 iterations, against
