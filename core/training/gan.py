@@ -235,15 +235,27 @@ class GAN:
             self._step_generator(losses_g, iteration)
         return losses_d, losses_g, [r for r, _ in outs_real], [f for f, _ in outs_fake]
 
-    def step(self, images, labels, noise, iteration=0, extra_noise=()):
-        """One D update then one G update per noise batch; returns the iteration's figures as floats.
+    def extra_noise(self, iteration):
+        """This process's share of the noise of iteration ``iteration``'s G updates after the first (--g-steps).
+
+        Drawn from the run's seed and the iteration, as the loop draws the
+        first, so a resumed run and every worker of a cluster see what one
+        uninterrupted process would.
+        """
+        cfg = self.cfg
+        first, end = self.cluster.share(cfg.batch_size) if self.cluster else (0, cfg.batch_size)
+        return [datalib.iteration_noise(cfg.seed, iteration, cfg.batch_size, cfg.noise_dim, cfg.noise_range,
+                                        cfg.noise_distribution, step)[first:end] for step in range(1, cfg.g_steps)]
+
+    def step(self, images, labels, noise, iteration=0):
+        """One D update, then ``cfg.g_steps`` G updates; returns the iteration's figures as floats.
 
         ``images``, ``labels`` and ``noise`` are this process's share of the
         batch (all of it, unless distributed). ``iteration`` counts the
         iterations done before this one (the moving average's warm-up reads it).
-        ``extra_noise``: one more noise batch for each further G update of this
-        iteration (--g-steps); they reuse the batch's classes. The figures are
-        those of the first G update, which saw the same D as D's update.
+        G's updates after the first draw fresh noise (:meth:`extra_noise`) and
+        reuse the batch's classes. The figures are those of D's update and
+        the first G update, which saw the same D.
         """
         reals = self._split(datalib.to_model_range(images, self.value_range))
         self._shift = iteration_shift(self.cfg.seed, iteration, self._shift_limit)
@@ -275,7 +287,7 @@ class GAN:
         else:
             losses_d, outs_real, outs_fake = self.update_discriminator(reals, fakes, d_conds, classes)
             losses_g = self.update_generator(fakes, noises, d_conds, classes, iteration)
-            for more in extra_noise:
+            for more in self.extra_noise(iteration):
                 more = self._split(more)
                 with autograd.record():
                     more_fakes = [self.generator(z, *c) for z, c in zip(more, g_conds)]

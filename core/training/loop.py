@@ -252,15 +252,13 @@ class Trainer:
                 if stopping:
                     return 'stopped'
                 index = order[state.batch * cfg.batch_size:(state.batch + 1) * cfg.batch_size]
-                # One noise batch per G update: the first also feeds D's update.
-                noises = [datalib.iteration_noise(cfg.seed, state.iteration, cfg.batch_size, cfg.noise_dim,
-                                                  cfg.noise_range, cfg.noise_distribution, step)
-                          for step in range(cfg.g_steps)]
+                noise = datalib.iteration_noise(cfg.seed, state.iteration, cfg.batch_size,
+                                                cfg.noise_dim, cfg.noise_range, cfg.noise_distribution)
                 if self.cluster:  # this worker's rows of the batch one process would train on
                     first, end = self.cluster.share(cfg.batch_size)
-                    index, noises = index[first:end], [noise[first:end] for noise in noises]
-                figures = self.gan.step(self.dataset.images[index], self.dataset.labels[index], noises[0],
-                                        state.iteration, extra_noise=noises[1:])
+                    index, noise = index[first:end], noise[first:end]
+                figures = self.gan.step(self.dataset.images[index], self.dataset.labels[index], noise,
+                                        state.iteration)
                 state.iteration += 1
                 state.batch += 1
                 state.history.append(dict(figures, iteration=state.iteration))
