@@ -326,6 +326,7 @@ class GANConfig:
                           d_learning_rate=values.get('learning_rate', 2e-4))
         values.setdefault('channels', 1)  # saved before colour: gray
         values.setdefault('translate', 0.0)  # saved before --translate existed: D saw the images unmoved
+        values.setdefault('g_steps', 1)  # saved before --g-steps existed: one G update per iteration
         if values.get('discriminator_type', cls.discriminator_type) == 'lenet5':
             values.setdefault('stddev_group', 32)  # saved before --stddev-group existed: lenet5 compared 32
         known = {f.name for f in fields(cls)}

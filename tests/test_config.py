@@ -169,6 +169,12 @@ def test_the_stddev_group_sets_lenet5s_batch_multiple(tmp_path):
     assert GANConfig.load(tmp_path / 'config.json').validate().stddev_group == 32
 
 
+def test_a_run_saved_before_g_steps_existed_resumes_with_one_g_update(tmp_path):
+    old = {k: v for k, v in GANConfig().validate().to_dict().items() if k != 'g_steps'}
+    (tmp_path / 'config.json').write_text(json.dumps(old))
+    assert (GANConfig().validate().g_steps, GANConfig.load(tmp_path / 'config.json').validate().g_steps) == (2, 1)
+
+
 def test_settings_saved_before_recipes_existed_resume_the_seed_way(tmp_path):
     old = {k: v for k, v in GANConfig().to_dict().items() if k not in RECIPE_FIELDS + ('recipe',)}
     (tmp_path / 'config.json').write_text(json.dumps(dict(old, learning_rate=1e-3)))
