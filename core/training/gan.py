@@ -235,6 +235,15 @@ class GAN:
             self._step_generator(losses_g, iteration)
         return losses_d, losses_g, [r for r, _ in outs_real], [f for f, _ in outs_fake]
 
+    def _own_rows(self):
+        """(first, end): the rows of each whole batch that this process trains on (all of them unless distributed)."""
+        return self.cluster.share(self.cfg.batch_size) if self.cluster else (0, self.cfg.batch_size)
+
+    def _generate_recorded(self, noises, g_conds):
+        """G's images per device, recorded in training mode (BatchNorm on batch statistics) for G's update."""
+        with autograd.record():
+            return [self.generator(z, *c) for z, c in zip(noises, g_conds)]
+
     def extra_noise(self, iteration):
         """This process's share of the noise of iteration ``iteration``'s G updates after the first (--g-steps).
 
@@ -243,7 +252,7 @@ class GAN:
         uninterrupted process would.
         """
         cfg = self.cfg
-        first, end = self.cluster.share(cfg.batch_size) if self.cluster else (0, cfg.batch_size)
+        first, end = self._own_rows()
         return [datalib.iteration_noise(cfg.seed, iteration, cfg.batch_size, cfg.noise_dim, cfg.noise_range,
                                         cfg.noise_distribution, step)[first:end] for step in range(1, cfg.g_steps)]
 
@@ -262,7 +271,7 @@ class GAN:
         noises = self._split(noise)
         if self.cfg.conditional or self.codes:
             if self.codes:  # the codes play the classes' part: G's second input, and what the extra loss reads
-                first = self.cluster.share(self.cfg.batch_size)[0] if self.cluster else 0
+                first = self._own_rows()[0]
                 labels = iteration_codes(self.cfg.seed, iteration, self.cfg.batch_size)[first:first + len(noise)]
             classes = self._split(labels.astype(np.float32))
             g_conds = [(c,) for c in classes]
@@ -276,22 +285,18 @@ class GAN:
             classes = [c.copy() for c in classes]
         d_conds = [()] * len(self.contexts) if self.two_headed else \
             [(c,) for c in classes] if self.cfg.conditional else g_conds
-        # G runs once, recorded, in training mode (BatchNorm on batch statistics):
-        # D's update reads its images, G's update backpropagates through them.
+        # G runs once per G update, recorded: D's update reads the first images,
+        # and the first G update backpropagates through them.
         self._set_momentum(iteration)
-        with autograd.record():
-            fakes = [self.generator(z, *c) for z, c in zip(noises, g_conds)]
+        fakes = self._generate_recorded(noises, g_conds)
         if self.cfg.schedule == 'weaker':
             losses_d, losses_g, outs_real, outs_fake = self.update_the_weaker(reals, fakes, noises, d_conds,
                                                                               classes, iteration)
         else:
             losses_d, outs_real, outs_fake = self.update_discriminator(reals, fakes, d_conds, classes)
             losses_g = self.update_generator(fakes, noises, d_conds, classes, iteration)
-            for more in self.extra_noise(iteration):
-                more = self._split(more)
-                with autograd.record():
-                    more_fakes = [self.generator(z, *c) for z, c in zip(more, g_conds)]
-                self.update_generator(more_fakes, more, d_conds, classes, iteration)
+            for more in map(self._split, self.extra_noise(iteration)):
+                self.update_generator(self._generate_recorded(more, g_conds), more, d_conds, classes, iteration)
         # Sums per device, added on the host: the figures are means over this process's share. D(x) and
         # D(G(z)) are D's probabilities of "real" (with flipped labels, its logit says "generated").
         sign = -1 if self.cfg.flip_labels else 1
