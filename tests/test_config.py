@@ -103,9 +103,9 @@ def test_config_round_trips_through_json(tmp_path):
 def test_cgan_defaults_differ_from_the_shared_ones_only_where_intended():
     shared, cgan = GANConfig().validate(), cgan_config().validate()
     changed = {f.name for f in dataclasses.fields(GANConfig) if getattr(shared, f.name) != getattr(cgan, f.name)}
-    # g_learning_rate, translate, stddev_group, batch_size, g_steps: the tuned recipe's values differ by
-    # network (core/recipes.py): lenet5 trains batches of 8 with two G updates each, the CGAN's networks 16.
-    from_recipe = {'g_learning_rate', 'translate', 'stddev_group', 'batch_size', 'g_steps'}
+    # g_learning_rate, mode_seeking, translate, stddev_group, batch_size, g_steps: the tuned recipe's values
+    # differ by network (core/recipes.py): lenet5 trains batches of 8 with two G updates each, the CGAN's 16.
+    from_recipe = {'g_learning_rate', 'mode_seeking', 'translate', 'stddev_group', 'batch_size', 'g_steps'}
     assert changed == {'model_name', 'discriminator_type', 'num_classes', 'image_size', 'epochs',
                        'lr_decay', 'lr_decay_every'} | from_recipe
     assert (cgan.image_size, cgan.batch_size, cgan.epochs, cgan.num_classes) == (28, 16, 30, 10)
@@ -143,7 +143,7 @@ def test_a_recipe_fills_the_settings_left_open_and_given_ones_win():
     assert (seed.batch_size, tuned.batch_size) == (64, 8)
     assert (seed.stddev_group, tuned.stddev_group) == (32, 8)
     # lenet5's generator learns faster than its discriminator, with the stronger mode-seeking term.
-    assert (tuned.g_learning_rate, tuned.d_learning_rate, tuned.mode_seeking) == (8e-4, 5e-4, 1.0)
+    assert (tuned.g_learning_rate, tuned.d_learning_rate, tuned.mode_seeking) == (8e-4, 5e-4, 2.0)
     # ... and twice per D update; the seed's GAN updates each network once.
     assert (seed.g_steps, tuned.g_steps) == (1, 2)
     cgan = GANConfig(discriminator_type='conv28', image_size=28, num_classes=10)
