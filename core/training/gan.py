@@ -235,7 +235,7 @@ class GAN:
             self._step_generator(losses_g, iteration)
         return losses_d, losses_g, [r for r, _ in outs_real], [f for f, _ in outs_fake]
 
-    def _own_rows(self):
+    def own_rows(self):
         """(first, end): the rows of each whole batch that this process trains on (all of them unless distributed)."""
         return self.cluster.share(self.cfg.batch_size) if self.cluster else (0, self.cfg.batch_size)
 
@@ -252,7 +252,7 @@ class GAN:
         uninterrupted process would.
         """
         cfg = self.cfg
-        first, end = self._own_rows()
+        first, end = self.own_rows()
         return [datalib.iteration_noise(cfg.seed, iteration, cfg.batch_size, cfg.noise_dim, cfg.noise_range,
                                         cfg.noise_distribution, step)[first:end] for step in range(1, cfg.g_steps)]
 
@@ -271,7 +271,7 @@ class GAN:
         noises = self._split(noise)
         if self.cfg.conditional or self.codes:
             if self.codes:  # the codes play the classes' part: G's second input, and what the extra loss reads
-                first = self._own_rows()[0]
+                first = self.own_rows()[0]
                 labels = iteration_codes(self.cfg.seed, iteration, self.cfg.batch_size)[first:first + len(noise)]
             classes = self._split(labels.astype(np.float32))
             g_conds = [(c,) for c in classes]

@@ -254,9 +254,8 @@ class Trainer:
                 index = order[state.batch * cfg.batch_size:(state.batch + 1) * cfg.batch_size]
                 noise = datalib.iteration_noise(cfg.seed, state.iteration, cfg.batch_size,
                                                 cfg.noise_dim, cfg.noise_range, cfg.noise_distribution)
-                if self.cluster:  # this worker's rows of the batch one process would train on
-                    first, end = self.cluster.share(cfg.batch_size)
-                    index, noise = index[first:end], noise[first:end]
+                first, end = self.gan.own_rows()  # this worker's rows of the batch one process would train on
+                index, noise = index[first:end], noise[first:end]
                 figures = self.gan.step(self.dataset.images[index], self.dataset.labels[index], noise,
                                         state.iteration)
                 state.iteration += 1
