@@ -37,8 +37,10 @@ cfg = GANConfig(**settings).validate()
 gan = GAN(cfg, mx.cpu())
 gan.materialize()
 rng = np.random.default_rng(0)
-batch = (rng.integers(0, 256, (cfg.batch_size, 1, cfg.image_size, cfg.image_size)).astype(np.uint8),
-         rng.integers(0, 10, cfg.batch_size), rng.uniform(-1, 1, (cfg.batch_size, 100)).astype(np.float32))
+images = rng.integers(0, 256, (cfg.batch_size, 1, cfg.image_size, cfg.image_size)).astype(np.uint8)
+if not hasattr(cfg, 'channels'):  # before colour pictures, a step took gray images without a channel axis
+    images = images[:, 0]
+batch = (images, rng.integers(0, 10, cfg.batch_size), rng.uniform(-1, 1, (cfg.batch_size, 100)).astype(np.float32))
 for _ in range(3):
     gan.step(*batch)
 start = time.perf_counter()
