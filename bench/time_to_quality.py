@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 
 from throughput import MODELS, machine, measuring_trainer, peer_python  # noqa: E402
 from core import data as datalib  # noqa: E402
-from core.judge import classes_in_turn, judge_generator, judge_images, load_judge, reference_statistics  # noqa: E402
+from core.judge import classes_in_turn, judge_generator, judge_images, load_judge  # noqa: E402
 from core.training import Progress  # noqa: E402
 
 SAMPLES = 10000
@@ -73,7 +73,7 @@ class _Clock(Progress):
             self.stop.set()
 
 
-def our_curve(cfg, folder, times, judge, reference):
+def our_curve(cfg, folder, times, judge):
     """[(seconds, iteration, figures)] of our trainer, judged when its training seconds pass each of ``times``."""
     stop = threading.Event()
     clock = _Clock(stop)
@@ -86,7 +86,7 @@ def our_curve(cfg, folder, times, judge, reference):
         clock.deadline, clock.started = deadline, time.perf_counter()
         trainer.train(stop)
         clock.before = clock.elapsed()
-        figures = judge_generator(judge, trainer.gan.generate, noise, cfg.num_classes, reference)
+        figures = judge_generator(judge, trainer.gan.generate, noise, cfg.num_classes)
         curve.append((clock.before, trainer.state.iteration, figures))
         print(f"  {cfg.recipe}: {clock.before:7.1f} s, iteration {trainer.state.iteration}: "
               f"FID {figures['frechet_distance']:.2f}", flush=True)
@@ -115,7 +115,7 @@ def plot(path, title, curves, second_key, second_label):
     plt.close(fig)
 
 
-def measure(name, epochs, points, judge, reference):
+def measure(name, epochs, points, judge):
     base = MODELS[name]()
     with tempfile.TemporaryDirectory() as folder:
         print(f"{name}: PyTorch peer, {epochs} epochs", flush=True)
@@ -124,14 +124,14 @@ def measure(name, epochs, points, judge, reference):
         requested = classes_in_turn(SAMPLES, base.num_classes)
         per_epoch = datalib.batches_per_epoch(60000, seed_batch_size(base))
         curves = {'PyTorch peer, seed recipe': [
-            dict(seconds=s, iteration=i, epochs=i / per_epoch, **judge_images(judge, images, requested, reference))
+            dict(seconds=s, iteration=i, epochs=i / per_epoch, **judge_images(judge, images, requested))
             for s, i, images in peer]}
         for recipe in ('tuned', 'seed'):
             print(f"{name}: ours, recipe {recipe}", flush=True)
             cfg = dataclasses.replace(base, recipe=recipe).resolved()
             per_epoch = datalib.batches_per_epoch(60000, cfg.batch_size)
             curves[f'ours, {recipe} recipe'] = [dict(seconds=s, iteration=i, epochs=i / per_epoch, **f)
-                                                for s, i, f in our_curve(cfg, folder, times, judge, reference)]
+                                                for s, i, f in our_curve(cfg, folder, times, judge)]
     return curves
 
 
@@ -157,14 +157,13 @@ def main(argv=None):
     parser.add_argument('--out', default=os.path.join(ROOT, 'bench', 'RESULTS.md'))
     args = parser.parse_args(argv)
     judge = load_judge()
-    reference = reference_statistics(judge)
     text = [f"\n## Time to quality, curves ({datetime.date.today().isoformat()})\n",
             f"- Machine: {machine()}",
             f"- Command: `python3 bench/time_to_quality.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
             f"- Each trainer is judged on 10,000 samples at the same training seconds (the PyTorch peer's "
             f"{args.points} points per epoch); FID is the MNIST judge's Frechet distance (real digits: 1.06).\n"]
     for name in args.models:
-        curves = measure(name, args.epochs, args.points, judge, reference)
+        curves = measure(name, args.epochs, args.points, judge)
         rows, second = table(curves)
         image = os.path.join(ROOT, 'bench', f'time-to-quality-{name}.png')
         plot(image, f'{name}: quality against training time', curves, second,

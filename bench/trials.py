@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(ROOT, 'bench'))
 from throughput import MODELS, measuring_trainer  # noqa: E402
 from core import data as datalib  # noqa: E402
 from core.config import GANConfig  # noqa: E402
-from core.judge import judge_generator, load_judge, reference_statistics  # noqa: E402
+from core.judge import judge_generator, load_judge  # noqa: E402
 
 FIELD_TYPES = {f.name: f.type for f in dataclasses.fields(GANConfig)}
 
@@ -50,7 +50,7 @@ def parse_value(key, text):
     return text
 
 
-def run_variant(name, changes, model, iterations, every, count, judge, reference, dataset):
+def run_variant(name, changes, model, iterations, every, count, judge, dataset):
     with tempfile.TemporaryDirectory() as folder:
         trainer = measuring_trainer(MODELS[model](), os.path.join(folder, 'run'), dataset=dataset, **changes)
         cfg = trainer.cfg
@@ -62,7 +62,7 @@ def run_variant(name, changes, model, iterations, every, count, judge, reference
             start = time.perf_counter()
             trainer.train()
             trained += time.perf_counter() - start
-            figures = judge_generator(judge, trainer.gan.generate, noise, cfg.num_classes, reference,
+            figures = judge_generator(judge, trainer.gan.generate, noise, cfg.num_classes,
                                       trainer.gan.value_range)
             recent = trainer.state.history[-every:]
             row = dict(variant=name, model=model, changes=changes, seed=cfg.seed, batch_size=cfg.batch_size,
@@ -148,14 +148,13 @@ def main(argv=None):
             changes[key] = parse_value(key, value)
         variants.append((name, changes))
     judge = load_judge()
-    reference = reference_statistics(judge)
     dataset = datalib.prepare_dataset(MODELS[args.model]())
     stamp = datetime.datetime.now().isoformat(timespec='seconds')
     for name, changes in variants:
         for seed in args.seeds or [None]:
             seeded = changes if seed is None else dict(changes, seed=seed)
             rows = run_variant(name, seeded, args.model, args.iterations, args.every, args.samples, judge,
-                               reference, dataset)
+                               dataset)
             with open(args.out, 'a') as f:
                 for row in rows:
                     f.write(json.dumps(dict(row, date=stamp)) + '\n')

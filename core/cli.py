@@ -139,8 +139,7 @@ def sample_command(argv, conditional, description):
 
     import numpy as np
 
-    from .config import _OneLineParser
-    from .data import JUDGED_DATASETS
+    from .config import MIN_EVAL_SAMPLES, _OneLineParser
     from .data.codes import code_grid
     from .paths import EXPORT_ROOT, RUNS_ROOT
     from .sampling import ExportedGenerator, OnnxGenerator, find_generator
@@ -166,11 +165,15 @@ def sample_command(argv, conditional, description):
                             help="InfoGAN exports: the grid has one row per categorical code and varies this "
                                  "continuous code from -1 to 1 across 10 columns, the noise fixed")
     parser.add_argument('--evaluate', action='store_true',
-                        help='also judge --eval-samples samples with the MNIST judge and print the quality figures')
+                        help="also judge --eval-samples samples and print the quality figures: with the MNIST judge "
+                             "for MNIST exports, else with the judge of the export's data (python3 -m core.judge)")
     parser.add_argument('--eval-samples', type=int, default=10000, help='samples to judge with --evaluate')
+    parser.add_argument('--judge', default='auto',
+                        help="the judge of --evaluate: 'auto' (the one of the export's data), 'mnist' (the shipped "
+                             "digit judge), or a judge folder")
     args = parser.parse_args(argv)
-    if args.evaluate and args.eval_samples < 2:
-        raise UserError(f"--eval-samples must be at least 2, got {args.eval_samples}")
+    if args.evaluate and args.eval_samples < MIN_EVAL_SAMPLES:
+        raise UserError(f"--eval-samples must be at least {MIN_EVAL_SAMPLES}, got {args.eval_samples}")
     if args.num < 1:
         raise UserError(f"--num must be at least 1, got {args.num}")
     if args.out is not None and not args.out.lower().endswith('.png'):
@@ -184,9 +187,7 @@ def sample_command(argv, conditional, description):
                         f"sample it with {other}")
     if generator.info.get('points'):  # seed 004's toy: a scatter plot over the target, 2-D figures
         return _sample_points(generator, args)
-    if args.evaluate and generator.info.get('dataset', 'mnist') not in JUDGED_DATASETS:
-        raise UserError(f"--evaluate: the MNIST judge scores gray digits; export {generator.info['name']!r} was "
-                        f"trained on --dataset {generator.info['dataset']}, for which there is no judge")
+    judge = _judge_of(generator.info, args.judge) if args.evaluate else None  # before any work: it may be missing
     if conditional:
         digits = _parse_digits(args.digits, generator.num_classes) if args.digits else \
             list(range(generator.num_classes))
@@ -205,8 +206,8 @@ def sample_command(argv, conditional, description):
     images = generator.generate(noise, labels)
     out = args.out or os.path.join(RUNS_ROOT, 'samples', f"{generator.info['name']}-seed{args.seed}.png")
     save_grid(out, images, rows, cols, value_range=generator.value_range)
-    if args.evaluate:
-        print(_evaluate(generator, args.eval_samples, args.seed + 1))
+    if judge is not None:
+        print(_evaluate(judge, generator, args.eval_samples, args.seed + 1))
     names = generator.info.get('class_names')
     if conditional and names:
         what = f"classes {', '.join(names[d] for d in digits)}, {args.num} each"
@@ -242,9 +243,18 @@ def _sample_points(generator, args):
     return 0
 
 
-def _evaluate(generator, count, seed):
-    """The judge's figures for ``count`` fresh samples (classes in turn, for a conditional generator)."""
-    from .judge import format_figures, judge_generator, load_judge
+def _judge_of(info, judge):
+    """The judge for an export's figures: ``judge`` ('auto', 'mnist' or a folder) for the data it was trained on."""
+    from .judge import find_judge
+    try:
+        return find_judge(info.get('dataset', 'mnist'), info.get('data_dir', ''), judge)
+    except UserError as e:
+        raise UserError(f"--evaluate: {e}") from None
 
-    return format_figures(judge_generator(load_judge(), generator.generate, generator.noise(count, seed),
+
+def _evaluate(judge, generator, count, seed):
+    """The judge's figures for ``count`` fresh samples (classes in turn, for a conditional generator)."""
+    from .judge import format_figures, judge_generator
+
+    return format_figures(judge_generator(judge, generator.generate, generator.noise(count, seed),
                                           generator.num_classes, value_range=generator.value_range))

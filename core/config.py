@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field, fields
 from typing import List, Optional
@@ -136,7 +137,10 @@ class GANConfig:
     checkpoint_minutes: float = _setting(10.0, "also write a checkpoint after every N minutes of training "
                                                "(0: only every --save-period epochs and at the end)")
     keep_checkpoints: int = _setting(2, "how many of the newest checkpoints to keep")
-    evaluate: bool = _setting(False, "judge samples with the MNIST judge at the end of each epoch (figures in log.jsonl)")
+    evaluate: bool = _setting(False, "judge samples at the end of each epoch (figures in log.jsonl): with the MNIST "
+                                     "judge on MNIST, else with the data's own judge (python3 -m core.judge)")
+    judge: str = _setting('auto', "the judge of --evaluate: 'auto' (MNIST's for MNIST, else the data's own), "
+                                  "'mnist' (the shipped digit judge, for MNIST-like IDX files), or a judge folder")
     eval_samples: int = _setting(2000, "samples judged by --evaluate at each epoch end")
     output_dir: str = _setting('', "folder for everything the run writes, exports included "
                                    "(default: a new folder under runs/, exports to model_export/)")
@@ -286,6 +290,12 @@ class GANConfig:
         if takes_codes(self.discriminator_type) and self.num_classes:
             bad('num_classes', f"{self.discriminator_type} learns its own categorical code in place of classes: "
                                "use --num-classes 0")
+        if self.eval_samples < MIN_EVAL_SAMPLES:
+            bad('eval_samples', f"must be at least {MIN_EVAL_SAMPLES} (precision and recall compare each sample's "
+                                f"nearest neighbours), got {self.eval_samples}")
+        if self.judge not in ('auto', 'mnist') and not os.path.isdir(self.judge):
+            bad('judge', f"{self.judge} is not a folder; give 'auto', 'mnist' or a folder that "
+                         "`python3 -m core.judge --judge-dir FOLDER` wrote")
         if self.kvstore not in ('auto', 'dist_sync'):
             bad('kvstore', f"choose 'auto' or 'dist_sync', got {self.kvstore!r}")
         if self.kvstore == 'dist_sync' and len(devices) > 1:
@@ -333,10 +343,12 @@ class GANConfig:
         return dataclasses.replace(cls(), **{k: v for k, v in values.items() if k in known})
 
 
+MIN_EVAL_SAMPLES = 10  # --eval-samples and test.py's: the judge's figures need a few samples
+
 # Options that may change when a run is resumed; every other one must match the saved run.
 RESUMABLE_OPTIONS = ('epochs', 'max_iters', 'if_drawing', 'draw_iter_num', 'if_save_params', 'save_period',
                      'checkpoint_minutes', 'keep_checkpoints', 'context', 'kvstore', 'output_dir', 'evaluate',
-                     'eval_samples', 'tensorboard', 'memory_budget_mb', 'cache_dir')
+                     'eval_samples', 'judge', 'tensorboard', 'memory_budget_mb', 'cache_dir')
 
 
 class _OneLineParser(argparse.ArgumentParser):

@@ -344,7 +344,7 @@ def _read_events(folder):
 
 def test_tensorboard_logs_losses_quality_and_sample_grids(idx_dir, tmp_path):
     cfg = tiny_config(idx_dir, 'conv28', 10, batch_size=32, epochs=2, draw_iter_num=3, tensorboard=True,
-                      evaluate=True, eval_samples=20, output_dir=str(tmp_path / 'run'))
+                      evaluate=True, eval_samples=20, judge='mnist', output_dir=str(tmp_path / 'run'))
     _, run, _ = run_training(cfg, {})
     events = _read_events(run.folder)
     state = json.load(open(os.path.join(run.latest_checkpoint(), 'state.json')))

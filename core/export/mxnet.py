@@ -137,6 +137,7 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=Tr
             'points': draws_points(cfg.discriminator_type),
             'noise_distribution': cfg.noise_distribution,
             'dataset': cfg.dataset,
+            'data_dir': os.path.abspath(cfg.data_dir) if cfg.data_dir else '',  # where its judge is found
             'output': _describe_output(cfg, role),
             'weights': _describe_weights(cfg, role),
             'recipe': {key: getattr(cfg, key) for key in ('recipe',) + RECIPE_FIELDS},

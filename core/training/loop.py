@@ -15,6 +15,7 @@ import numpy as np
 from .. import data as datalib
 from ..data.codes import CATEGORIES, code_grid
 from ..export.mxnet import export_pair
+from ..errors import UserError
 from ..fileio import atomic_folder, atomic_path, write_json
 from ..paths import EXPORT_ROOT, RUNS_ROOT
 from ..visualize import GridWindow, grid_picture, has_display, read_picture, save_grid, save_loss_curve, save_scatter
@@ -119,7 +120,7 @@ class Trainer:
         self.gan = None
         self.state = TrainingState()
         self.window = None
-        self.judge = self.judge_reference = None
+        self.judge = None  # the judge of --evaluate (core/judge.py), with its reference features
         self.tensorboard = None
         self.last_checkpoint_time = None  # set when training starts and at each checkpoint
         self.samples_written_at = None  # the iteration of the last sample grid written
@@ -175,17 +176,13 @@ class Trainer:
 
     def judge_samples(self):
         """The judge's figures for ``eval_samples`` samples of the current generator (2-D ones for the toy)."""
-        from ..judge import judge_generator, load_judge, reference_statistics
+        from ..judge import judge_generator
         cfg = self.cfg
         noise = datalib.fixed_noise(cfg.seed + 1, cfg.eval_samples, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution)
         if self.points:
             from ..toy_judge import judge_points
             return judge_points(self.gan.generate(noise), cfg.resolved().dataset)
-        if self.judge is None:  # loaded once per run, with the test digits' statistics
-            self.judge = load_judge()
-            self.judge_reference = reference_statistics(self.judge)
-        return judge_generator(self.judge, self.gan.generate, noise, cfg.num_classes, self.judge_reference,
-                               self.gan.value_range)
+        return judge_generator(self.judge, self.gan.generate, noise, cfg.num_classes, self.gan.value_range)
 
     def write_log(self):
         """Rewrite log.jsonl from the epoch summaries, so a resumed run never repeats lines."""
@@ -213,10 +210,13 @@ class Trainer:
         self.points = datalib.is_points(self.dataset.images)  # seed 004's toy: 2-D points, not pictures
         if not cfg.channels and not self.points:  # follow the data: config.json and the export record it
             self.cfg = cfg = dataclasses.replace(cfg, channels=self.dataset.channels)
-        if cfg.evaluate and cfg.resolved().dataset not in datalib.JUDGED_DATASETS + datalib.TOY_DATASETS:
-            self.progress.message(f"--evaluate: the MNIST judge scores MNIST-like gray digits; there is no judge "
-                                  f"for --dataset {cfg.dataset}, so training goes on without quality figures")
-            self.cfg = cfg = dataclasses.replace(cfg, evaluate=False)
+        if cfg.evaluate and not self.points:  # the judge, found once: a missing one is said before training
+            from ..judge import find_judge
+            try:
+                self.judge = find_judge(cfg.resolved().dataset, cfg.data_dir, cfg.judge)
+            except UserError as e:
+                self.progress.message(f"--evaluate: {e}; training goes on without quality figures")
+                self.cfg = cfg = dataclasses.replace(cfg, evaluate=False)
         if self.writes:
             os.makedirs(self.run.folder, exist_ok=True)
             cfg.save(self.run.config)
