@@ -133,12 +133,18 @@ def _parse_digits(values, num_classes):
     return digits
 
 
-def build_sample_parser(conditional, description=None):
-    """The parser of test.py (``conditional=False``) and CGAN/test.py (``conditional=True``)."""
+def sample_command(argv, conditional, description):
+    """The body of test.py and CGAN/test.py: load an export with plain MXNet and write a grid PNG."""
     import argparse
 
+    import numpy as np
+
     from .config import _OneLineParser
-    from .paths import EXPORT_ROOT
+    from .data import JUDGED_DATASETS
+    from .data.codes import code_grid
+    from .paths import EXPORT_ROOT, RUNS_ROOT
+    from .sampling import ExportedGenerator, OnnxGenerator, find_generator
+    from .visualize import save_grid
 
     parser = _OneLineParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument('--export-dir', default=EXPORT_ROOT,
@@ -162,20 +168,6 @@ def build_sample_parser(conditional, description=None):
     parser.add_argument('--evaluate', action='store_true',
                         help='also judge --eval-samples samples with the MNIST judge and print the quality figures')
     parser.add_argument('--eval-samples', type=int, default=10000, help='samples to judge with --evaluate')
-    return parser
-
-
-def sample_command(argv, conditional, description):
-    """The body of test.py and CGAN/test.py: load an export with plain MXNet and write a grid PNG."""
-    import numpy as np
-
-    from .data import JUDGED_DATASETS
-    from .data.codes import code_grid
-    from .paths import RUNS_ROOT
-    from .sampling import ExportedGenerator, OnnxGenerator, find_generator
-    from .visualize import save_grid
-
-    parser = build_sample_parser(conditional, description)
     args = parser.parse_args(argv)
     if args.evaluate and args.eval_samples < 2:
         raise UserError(f"--eval-samples must be at least 2, got {args.eval_samples}")

@@ -241,8 +241,7 @@ class Job:
         return status
 
 
-def build_parser():
-    """The launcher's own options (those before the '--' that starts the command)."""
+def parse_args(argv):
     parser = argparse.ArgumentParser(prog='python3 -m core.launch', description=__doc__.split('\n')[0],
                                      usage='python3 -m core.launch --workers N --servers M [options] -- COMMAND ...')
     parser.add_argument('--workers', type=int, default=2, help='worker processes (each runs COMMAND)')
@@ -255,11 +254,6 @@ def build_parser():
     parser.add_argument('--port', type=int, default=0, help="the scheduler's port (default: a free one)")
     parser.add_argument('--join-timeout', type=float, default=300,
                         help='seconds a worker may take to join the job before it is stopped')
-    return parser
-
-
-def parse_args(argv):
-    parser = build_parser()
     if '--' not in argv:
         parser.error("give the command after '--', e.g. -- python3 CGAN/train.py --kvstore dist_sync")
     split = argv.index('--')
