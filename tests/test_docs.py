@@ -1,14 +1,13 @@
 """README.md and docs/*.md: every file they point at exists, and every command names options its script knows."""
+import argparse
 import glob
+import importlib.util
 import os
 import re
 import shlex
+from unittest import mock
 
 import pytest
-
-from core.cli import build_sample_parser
-from core.config import GANConfig, build_parser
-from core.launch import build_parser as build_launch_parser
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PAGES = ['README.md'] + sorted(os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, 'docs', '*.md')))
@@ -110,14 +109,41 @@ def test_the_docs_are_there_and_the_readme_is_short():
     assert sum(len(backticked_paths(_read(p))) + len(links(_read(p))) for p in PAGES) > 50  # the finders see them
 
 
-# The parser of each of the project's command-line programs, built in-process.
-PARSERS = {
-    'train.py': lambda: build_parser(GANConfig(), ''),
-    'CGAN/train.py': lambda: build_parser(GANConfig(), ''),
-    'test.py': lambda: build_sample_parser(conditional=False),
-    'CGAN/test.py': lambda: build_sample_parser(conditional=True),
-    '-m core.launch': build_launch_parser,
-}
+class _Caught(Exception):
+    pass
+
+
+def parser_of(call):
+    """The ArgumentParser that ``call()`` builds, caught when it starts to parse: nothing after that runs."""
+    caught = []
+
+    def catch(parser, *args, **kwargs):
+        caught.append(parser)
+        raise _Caught
+
+    with mock.patch.object(argparse.ArgumentParser, 'parse_args', catch):
+        with pytest.raises(_Caught):
+            call()
+    return caught[0]
+
+
+def script_main(path):
+    """The ``main(argv)`` of one of the project's scripts, e.g. 'CGAN/test.py', imported under a name of its own."""
+    spec = importlib.util.spec_from_file_location('script_' + re.sub(r'\W', '_', path), os.path.join(ROOT, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.main
+
+
+def launcher_parser():
+    from core import launch
+    return parser_of(lambda: launch.parse_args(['--', 'python3']))
+
+
+# The parser of each of the project's command-line programs, as the program itself builds it, in-process.
+PARSERS = {script: (lambda script=script: parser_of(lambda: script_main(script)([])))
+           for script in ('train.py', 'test.py', 'CGAN/train.py', 'CGAN/test.py')}
+PARSERS['-m core.launch'] = launcher_parser
 
 
 def shell_commands(text):
@@ -150,6 +176,23 @@ def inline_commands(text):
     return [shlex.split(c) for c in re.findall(r"`((?:\.venv/bin/)?python3? [^`]+)`", flat)]
 
 
+_KNOWN = {}
+
+
+def _options(key):
+    """Every option string of the program's parser (built once per test session)."""
+    if key not in _KNOWN:
+        _KNOWN[key] = {s for action in PARSERS[key]()._actions for s in action.option_strings}
+    return _KNOWN[key]
+
+
+def test_the_parsers_are_the_scripts_own():
+    assert {'--epochs', '--discriminator-type', '--config', '--resume', '--help'} <= _options('train.py')
+    assert {'--digits', '--num', '--onnx', '--export-dir'} <= _options('CGAN/test.py')
+    assert '--digits' not in _options('test.py') and '--vary' in _options('test.py')
+    assert {'--workers', '--servers', '--hostfile', '--port'} <= _options('-m core.launch')
+
+
 def unknown_options(words, strict=True):
     """The --options of a command (and of one that it launches after '--') that its program's parser lacks.
 
@@ -164,7 +207,7 @@ def unknown_options(words, strict=True):
     rest = []
     if key == '-m core.launch' and '--' in args:
         args, rest = args[:args.index('--')], args[args.index('--') + 1:]
-    known = {s for action in PARSERS[key]()._actions for s in action.option_strings}
+    known = _options(key)
     bad = [f"{key}: {a.split('=')[0]}" for a in args if a.startswith('--') and a.split('=')[0] not in known]
     return bad + unknown_options(rest, strict)
 
