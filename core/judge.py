@@ -13,8 +13,8 @@
   files go beside the data (``FOLDER/.gan-judge``), into the project's
   ``judges/`` when that folder cannot be written, or where ``--judge-dir`` says.
 
-Every judge gives the Frechet distance (FID), the kernel distance (KID) and
-precision and recall of its features; a classifier also gives the classifier
+Every judge gives the Frechet distance (FID), the kernel distance (KID), and
+precision, recall, density and coverage of its features; a classifier also gives the classifier
 score, class evenness and conditional accuracy. Each set of figures names its
 judge: figures of different judges measure different things and are never
 compared, and none of them is the Inception FID of papers.
@@ -157,9 +157,7 @@ class Judge:
                    'kernel_distance': metrics.kernel_distance(feats, self.reference())}
         if len(feats) > PR_NEIGHBOURS + 1:
             real, real_radii = self._reference_subset(len(feats))
-            feats = feats[:len(real)]
-            figures['precision'] = metrics.share_inside(real, real_radii, feats)
-            figures['recall'] = metrics.share_inside(feats, metrics.neighbour_radii(feats, PR_NEIGHBOURS), real)
+            figures.update(metrics.manifold_figures(real, real_radii, feats[:len(real)], PR_NEIGHBOURS))
         return figures
 
     def judge_images(self, images, requested=None):
@@ -285,7 +283,8 @@ def format_figures(figures):
     line = (f"{figures['samples']} samples: Frechet distance {figures['frechet_distance']:.2f}, "
             f"kernel distance {figures['kernel_distance']:.4f}")
     if 'precision' in figures:
-        line += f", precision {figures['precision']:.3f}, recall {figures['recall']:.3f}"
+        line += (f", precision {figures['precision']:.3f}, recall {figures['recall']:.3f}, "
+                 f"density {figures['density']:.3f}, coverage {figures['coverage']:.3f}")
     if 'classifier_score' in figures:
         line += f", classifier score {figures['classifier_score']:.2f}, class evenness {figures['class_evenness']:.3f}"
     if 'conditional_accuracy' in figures:

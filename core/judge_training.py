@@ -35,13 +35,14 @@ from .errors import UserError
 from .fileio import atomic_folder, atomic_path, write_json
 from .judge import (INFO_FILE, INFO_NAME, JUDGE_SIZE, PARAMS_DIR, PARAMS_FILE, PARAMS_NAME, REFERENCE_NAME, Judge,
                     JudgeNet, default_judge_dirs, format_figures, load_judge)
+from .judge_tasks import TASKS
 
 log = logging.getLogger(__name__)
 
 # The input size of a dataset's judge: MNIST-format sets at their own 28, everything else at 32.
 JUDGE_SIZES = {'mnist': JUDGE_SIZE, 'idx': JUDGE_SIZE, 'cifar10': 32, 'folder': 32}
-KINDS = ('auto', 'classifier', 'rotation')
-ROTATIONS = 4
+KINDS = ('auto',) + tuple(TASKS)
+UNLABELLED_KIND = 'contrastive'  # what --kind auto trains on data without classes (docs/quality.md: why)
 # Steps of the default training, whatever the set's size: the MNIST judge's 3 epochs at batch 128.
 DEFAULT_STEPS = 1400
 FLOOR_SAMPLES = 10000  # real images judged against the reference for the real-against-real figures
@@ -55,8 +56,8 @@ def add_arguments(parser):
                         help=f'where to write the judge (default: DATA_DIR/{default_judge_dirs("x")[0].split(os.sep)[-1]}, '
                              "or the project's judges/ when DATA_DIR cannot be written)")
     parser.add_argument('--kind', default='auto', choices=KINDS,
-                        help="'classifier' (needs classes), 'rotation' (self-supervised), or 'auto': a classifier "
-                             "when the data has classes")
+                        help="'classifier' (needs classes); 'contrastive' or 'rotation' (self-supervised: no "
+                             f"labels used); 'auto': a classifier when the data has classes, else {UNLABELLED_KIND}")
     parser.add_argument('--epochs', type=int, default=0,
                         help=f'passes over the data (0: enough for {DEFAULT_STEPS} steps, at least 3)')
     parser.add_argument('--batch-size', type=int, default=128)
@@ -88,9 +89,9 @@ def run(args):
     net, accuracy = train(data, kind, args.epochs, args.batch_size, args.seed)
     seconds = time.time() - started
     info = {'kind': kind, 'dataset': args.dataset, 'data_dir': os.path.abspath(args.data_dir),
-            'size': data.size, 'channels': data.channels, 'outputs': data.outputs(kind),
+            'size': data.size, 'channels': data.channels, 'outputs': TASKS[kind]().outputs(data),
             'class_names': data.class_names if kind == 'classifier' else [],
-            'test_accuracy': accuracy, 'accuracy_of': 'classes' if kind == 'classifier' else 'rotations',
+            'test_accuracy': accuracy, 'accuracy_of': TASKS[kind].accuracy_of,
             'accuracy_on': data.test_name, 'train_images': len(data.train), 'reference': data.reference_name,
             'epochs': epochs_for(args.epochs, len(data.train), args.batch_size), 'seed': args.seed,
             'training_seconds': round(seconds, 1), 'mxnet_version': mx.__version__,
@@ -227,13 +228,10 @@ class JudgeData:
         """The kind of judge to train: a classifier needs at least two classes."""
         if asked == 'classifier' and self.classes() < 2:
             raise UserError("--kind classifier: the data has one class (a folder without class subfolders); "
-                            "use --kind rotation or auto")
+                            f"use --kind {UNLABELLED_KIND} or auto")
         if asked == 'auto':
-            return 'classifier' if self.classes() >= 2 else 'rotation'
+            return 'classifier' if self.classes() >= 2 else UNLABELLED_KIND
         return asked
-
-    def outputs(self, kind):
-        return len(self.class_names) if kind == 'classifier' else ROTATIONS
 
     def floor(self, judge):
         """The figures of real images that are not the reference, against it: the best a generator can reach.
@@ -265,55 +263,29 @@ def epochs_for(epochs, count, batch_size):
     return epochs or max(3, math.ceil(DEFAULT_STEPS / max(1, count // batch_size)))
 
 
-def rotated(images, turns):
-    """(N, C, S, S) images, each turned by ``turns[i]`` quarter turns counter-clockwise."""
-    out = np.empty_like(images)
-    for k in range(ROTATIONS):
-        chosen = turns == k
-        out[chosen] = np.rot90(images[chosen], k, axes=(2, 3))
-    return out
-
-
 def train(data, kind, epochs=0, batch_size=128, seed=0):
     """Train a judge network of ``kind`` on ``data``; returns (network, accuracy on the held-out images)."""
     from tqdm import tqdm
     mx.random.seed(seed)
     rng = np.random.default_rng(seed)
+    task = TASKS[kind]()
     images, labels = data.train.images, data.train.labels
     batch_size = min(batch_size, len(images))
     per_epoch = len(images) // batch_size
     epochs = epochs_for(epochs, len(images), batch_size)
-    net = JudgeNet(data.outputs(kind), prefix='judge_')
+    net = JudgeNet(task.outputs(data), prefix='judge_')
     net.initialize(mx.init.Xavier())
     net.hybridize(static_alloc=True, static_shape=True)
     schedule = mx.lr_scheduler.CosineScheduler(max_update=epochs * per_epoch, base_lr=2e-3, final_lr=1e-5)
     trainer = gluon.Trainer(net.collect_params(), 'adam', {'learning_rate': 2e-3, 'lr_scheduler': schedule})
-    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     with tqdm(total=epochs * per_epoch, desc=f'training a {kind} judge', unit='it', dynamic_ncols=True) as bar:
         for _ in range(epochs):
             order = rng.permutation(len(images))
             for i in range(per_epoch):
                 index = np.sort(order[i * batch_size:(i + 1) * batch_size])  # sorted: memory maps read in order
-                x = np.asarray(images[index])
-                if kind == 'rotation':
-                    y = rng.integers(0, ROTATIONS, len(index))
-                    x = rotated(x, y)
-                else:
-                    y = labels[index]
                 with autograd.record():
-                    loss = loss_fn(net(mx.nd.array(datalib.to_model_range(x))), mx.nd.array(y))
+                    loss = task.batch_loss(net, np.asarray(images[index]), labels[index], rng)
                 loss.backward()
                 trainer.step(len(index))
                 bar.update(1)
-    return net, accuracy(net, data.test, kind)
-
-
-def accuracy(net, test, kind):
-    """The share of held-out images whose class (or, for a rotation judge, whose turn) the network names."""
-    images, targets = np.asarray(test.images), test.labels
-    if kind == 'rotation':  # each picture turned in turn by 0, 1, 2, 3 quarters
-        targets = np.arange(len(images)) % ROTATIONS
-        images = rotated(images, targets)
-    judge = Judge(net, {'size': images.shape[-1], 'channels': images.shape[1]})
-    probs, _ = judge.read(datalib.to_model_range(images))
-    return float((probs.argmax(axis=1) == targets).mean())
+    return net, task.accuracy(net, data.test, np.random.default_rng(seed + 1))

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import run_script
-from core import data, judge, judge_training
+from core import data, judge, judge_tasks, judge_training
 from core.errors import UserError
 from test_scripts import assert_one_line_error
 
@@ -136,7 +136,7 @@ def test_the_judge_beside_the_data_is_found_without_being_named(idx_dir, tmp_pat
 def test_folder_judges_classify_subfolders_and_learn_rotations_without_them(picture_dir, tmp_path):
     import shutil
     classes = judge_training.JudgeData.load('folder', picture_dir)
-    assert classes.kind('auto') == 'classifier' and classes.outputs('classifier') == 2
+    assert classes.kind('auto') == 'classifier' and judge_tasks.ClassifierTask().outputs(classes) == 2
     assert len(classes.test) == 2 and len(classes.train) == 22 and len(classes.reference) == 24  # every tenth held out
     assert classes.channels == 3 and classes.train.images.shape[-1] == 32
     flat = tmp_path / 'flat'  # the same pictures without class subfolders: one class
@@ -145,13 +145,14 @@ def test_folder_judges_classify_subfolders_and_learn_rotations_without_them(pict
         for name in files:
             shutil.copy(os.path.join(root, name), flat / f'{os.path.basename(root)}-{name}')
     unlabelled = judge_training.JudgeData.load('folder', str(flat))
-    assert unlabelled.kind('auto') == 'rotation' and unlabelled.outputs('rotation') == 4
+    assert unlabelled.kind('auto') == judge_training.UNLABELLED_KIND == 'contrastive'
     with pytest.raises(UserError, match='--kind classifier: the data has one class'):
         unlabelled.kind('classifier')
     result = run_script('-m', 'core.judge', '--dataset', 'folder', '--data-dir', str(flat), '--epochs', '2')
     assert result.returncode == 0, result.stderr
     info = json.load(open(flat / judge.JUDGE_SUBFOLDER / judge.INFO_NAME))
-    assert info['kind'] == 'rotation' and info['accuracy_of'] == 'rotations' and info['channels'] == 3
+    assert info['kind'] == 'contrastive' and info['accuracy_of'] == 'view pairs' and info['channels'] == 3
+    assert info['outputs'] == judge_tasks.PROJECTION
     assert 'classifier_score' not in info['floor'] and 'precision' in info['floor']
     assert info['floor']['samples'] == 12  # the even pictures against the odd ones
 
@@ -160,7 +161,48 @@ def test_rotations_match_numpy():
     images = np.random.default_rng(0).integers(0, 255, (8, 3, 5, 5)).astype(np.uint8)
     turns = np.arange(8) % 4
     expected = np.stack([np.rot90(image, k, axes=(1, 2)) for image, k in zip(images, turns)])
-    np.testing.assert_array_equal(judge_training.rotated(images, turns), expected)
+    np.testing.assert_array_equal(judge_tasks.rotated(images, turns), expected)
+
+
+def test_rotation_and_contrastive_judges_train_and_load(idx_dir, tmp_path):
+    for kind, outputs in (('rotation', 4), ('contrastive', judge_tasks.PROJECTION)):
+        folder = tmp_path / kind
+        result = run_script('-m', 'core.judge', '--dataset', 'idx', '--data-dir', idx_dir, '--kind', kind,
+                            '--judge-dir', str(folder), '--epochs', '1')
+        assert result.returncode == 0, result.stderr
+        loaded = judge.load_judge(str(folder))
+        assert loaded.info['kind'] == kind and loaded.info['outputs'] == outputs and not loaded.is_classifier
+        figures = loaded.judge_images(np.random.default_rng(0).uniform(-1, 1, (40, 28, 28)))
+        assert 'classifier_score' not in figures and figures['judge'] == loaded.name and 'coverage' in figures
+
+
+def test_augmented_views_keep_the_shape_and_range_and_stay_near_their_own_picture():
+    rng = np.random.default_rng(0)
+    blocks = rng.integers(0, 256, (40, 3, 4, 4)).astype(np.uint8)
+    images = blocks.repeat(4, axis=2).repeat(4, axis=3)  # 16x16 pictures of 4x4 blocks: a 2-pixel shift keeps most
+    a, b = judge_tasks.augmented(images, rng), judge_tasks.augmented(images, rng)
+    assert a.shape == (40, 3, 16, 16) and a.dtype == np.float32 and a.min() >= -1 and a.max() <= 1
+    assert not np.allclose(a, b)
+    corr = np.corrcoef(a.reshape(40, -1), data.to_model_range(images).reshape(40, -1))[:40, 40:]
+    own, others = np.diag(corr).mean(), corr[~np.eye(40, dtype=bool)].mean()
+    assert own > others + 0.1  # each view is its own picture moved, mirrored, rescaled and cut, not another's
+
+
+def test_the_contrastive_loss_is_low_when_each_view_is_nearest_its_pair():
+    import mxnet as mx
+
+    class Fixed(mx.gluon.HybridBlock):  # returns its input: the 'views' are already embeddings
+        def hybrid_forward(self, F, x):
+            return x
+
+    task = judge_tasks.ContrastiveTask()
+    paired = np.concatenate([np.eye(4), np.eye(4)]).astype(np.float32)  # view i and i + 4 are identical
+    crossed = np.concatenate([np.eye(4), np.roll(np.eye(4), 1, axis=0)]).astype(np.float32)
+    sim = task.similarities(Fixed(), paired).asnumpy()
+    assert sim[0, 4] == pytest.approx(1 / judge_tasks.TEMPERATURE) and sim[0, 0] < -1e8
+    loss = lambda views: float(task.loss(task.similarities(Fixed(), views),  # noqa: E731
+                                         mx.nd.array(np.r_[np.arange(4, 8), np.arange(4)])).mean().asnumpy())
+    assert loss(paired) < loss(crossed)
 
 
 def test_a_damaged_or_missing_judge_is_one_line(tmp_path, idx_judge):

@@ -97,9 +97,12 @@ def _naive_precision_recall(real, fake, k):
     def radii(a):
         return np.sort(cdist(a, a), axis=1)[:, k]
 
-    precision = (cdist(fake, real) <= radii(real)[None, :]).any(axis=1).mean()
+    inside_real = cdist(fake, real) <= radii(real)[None, :]  # (fake, real ball)
+    precision = inside_real.any(axis=1).mean()
     recall = (cdist(real, fake) <= radii(fake)[None, :]).any(axis=1).mean()
-    return precision, recall
+    density = inside_real.sum() / (k * len(fake))
+    coverage = inside_real.any(axis=0).mean()
+    return precision, recall, density, coverage
 
 
 def test_precision_and_recall_match_scipy_neighbours_across_row_blocks(monkeypatch):
@@ -110,7 +113,7 @@ def test_precision_and_recall_match_scipy_neighbours_across_row_blocks(monkeypat
     real, fake = rng.normal(size=(60, 4)), rng.normal(1.5, 1.0, size=(50, 4))
     expected = _naive_precision_recall(real, fake, 3)
     got = metrics.precision_recall(real, fake, k=3)
-    assert (got['precision'], got['recall']) == pytest.approx(expected)
+    assert (got['precision'], got['recall'], got['density'], got['coverage']) == pytest.approx(expected)
     assert 0 < got['precision'] < 1 and 0 < got['recall'] < 1
 
 
@@ -120,7 +123,10 @@ def test_precision_and_recall_read_a_collapsed_generator():
     collapsed = real[:1] + rng.normal(scale=1e-3, size=(500, 3))  # every sample near one real point
     figures = metrics.precision_recall(real, collapsed)
     assert figures['precision'] == 1 and figures['recall'] < 0.05
+    # Density and coverage see through it: a few real balls hold the blob, most hold nothing.
+    assert figures['coverage'] < 0.05
     alike = metrics.precision_recall(real, rng.normal(size=(500, 3)))
     assert alike['precision'] > 0.8 and alike['recall'] > 0.8
+    assert 0.7 < alike['density'] < 1.3 and alike['coverage'] > 0.8
     far = metrics.precision_recall(real, rng.normal(10, 1, size=(500, 3)))
-    assert far['precision'] == 0 and far['recall'] == 0
+    assert far['precision'] == 0 and far['recall'] == 0 and far['density'] == 0 and far['coverage'] == 0

@@ -4,7 +4,8 @@ One file per figure, so each can be checked on numbers alone:
 
 - fid.py: the Frechet distance between feature Gaussians;
 - kid.py: the kernel distance (unbiased MMD^2), fair to small sets;
-- precision_recall.py: how many samples look like data, and how much of the data they cover;
+- precision_recall.py: how many samples look like data, and how much of the data they cover (with
+  density and coverage, which a single blob of samples cannot fool);
 - classifier.py: the classifier score, class evenness and conditional accuracy of a classifier judge;
 - points.py: the 2-D figures of seed 004's toy.
 """
@@ -12,8 +13,9 @@ from .classifier import class_coverage, classifier_score, conditional_accuracy
 from .fid import feature_statistics, frechet_distance
 from .kid import kernel_distance, squared_mmd
 from .points import cell_coverage, energy_distance, mode_coverage
-from .precision_recall import neighbour_radii, precision_recall, share_inside
+from .precision_recall import manifold_figures, neighbour_radii, precision_recall, share_inside
 
 __all__ = ['cell_coverage', 'class_coverage', 'classifier_score', 'conditional_accuracy', 'energy_distance',
-           'feature_statistics', 'frechet_distance', 'kernel_distance', 'mode_coverage', 'neighbour_radii',
+           'feature_statistics', 'frechet_distance', 'kernel_distance', 'manifold_figures', 'mode_coverage',
+           'neighbour_radii',
            'precision_recall', 'share_inside', 'squared_mmd']

@@ -5,6 +5,13 @@ reaching the point's k-th nearest neighbour in the same set. Precision is the
 share of generated samples inside the real manifold (how many samples look
 like data); recall is the share of real images inside the generated manifold
 (how much of the data the samples cover).
+
+A real outlier's ball can be wide, so a generator that draws one blob may
+land inside it and score a high precision with no recall. Density and
+coverage (Naeem et al. 2020) read the same balls in a way that such a blob
+cannot fool: density counts how many real balls hold each sample (divided
+by k: about 1 for samples like the data), coverage is the share of real
+balls that hold at least one sample.
 """
 import numpy as np
 
@@ -28,17 +35,31 @@ def neighbour_radii(features, k=3):
     return radii
 
 
+def ball_membership(manifold, radii, queries):
+    """(how many balls of ``manifold`` hold each query, whether each ball holds any query)."""
+    manifold, queries = np.asarray(manifold, np.float64), np.asarray(queries, np.float64)
+    counts, hit = np.zeros(len(queries), np.int64), np.zeros(len(manifold), bool)
+    for start in range(0, len(queries), ROWS):
+        inside = _squared_distances(queries[start:start + ROWS], manifold) <= radii[None, :]
+        counts[start:start + ROWS] = inside.sum(axis=1)
+        hit |= inside.any(axis=0)
+    return counts, hit
+
+
 def share_inside(manifold, radii, queries):
     """The share of ``queries`` inside at least one ball of ``manifold`` (squared ``radii``)."""
-    manifold, queries = np.asarray(manifold, np.float64), np.asarray(queries, np.float64)
-    inside = np.zeros(len(queries), bool)
-    for start in range(0, len(queries), ROWS):
-        d = _squared_distances(queries[start:start + ROWS], manifold)
-        inside[start:start + ROWS] = (d <= radii[None, :]).any(axis=1)
-    return float(inside.mean())
+    return float((ball_membership(manifold, radii, queries)[0] > 0).mean())
+
+
+def manifold_figures(real, real_radii, generated, k=3):
+    """Precision, recall, density and coverage of ``generated`` against ``real`` (whose balls are given)."""
+    counts, hit = ball_membership(real, real_radii, generated)
+    return {'precision': float((counts > 0).mean()),
+            'recall': share_inside(generated, neighbour_radii(generated, k), real),
+            'density': float(counts.sum() / (k * len(generated))),
+            'coverage': float(hit.mean())}
 
 
 def precision_recall(real, generated, k=3):
-    """{'precision', 'recall'} of ``generated`` features against ``real`` features, with k nearest neighbours."""
-    return {'precision': share_inside(real, neighbour_radii(real, k), generated),
-            'recall': share_inside(generated, neighbour_radii(generated, k), real)}
+    """{'precision', 'recall', 'density', 'coverage'} of ``generated`` features against ``real`` features."""
+    return manifold_figures(real, neighbour_radii(real, k), generated, k)
