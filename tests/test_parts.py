@@ -1,4 +1,4 @@
-"""The training step's parts: each feature is picked from the config, and a new term or augmentation is one registry line."""
+"""The training step's parts: each is picked from the config, and a new term is one registry line."""
 import dataclasses
 
 import mxnet as mx

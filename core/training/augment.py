@@ -5,10 +5,11 @@ The pipe applies every augmentation the config turns on, in the order of
 in G's. A new augmentation is one class with ``wanted(cfg)``,
 ``start_iteration(iteration)`` and ``__call__(images)``, and one line there.
 
-Translation: differentiable (DiffAugment, Zhao et al. 2020). Each iteration draws one shift (dy, dx) of at most ``translate`` x the image
-size; real and generated images are moved by it, the uncovered strip filled
-with the background (-1), before D sees them, in D's update and in G's. G's
-images are moved inside the recorded graph, so G learns through the shift.
+Translation is differentiable (DiffAugment, Zhao et al. 2020). Each
+iteration draws one shift (dy, dx) of at most ``translate`` x the image size;
+real and generated images are moved by it, the uncovered strip filled with
+the background (-1), before D sees them, in D's update and in G's. G's images
+are moved inside the recorded graph, so G learns through the shift.
 
 Why lenet5 needs it: its discriminator's valid 5x5 convolutions and its
 floor-rounding poolings (9 -> 4) leave the last 4 rows and columns of a 64x64

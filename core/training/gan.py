@@ -148,6 +148,8 @@ class GAN:
         batch = self._batch(images, labels, noise, iteration)
         self._set_momentum(iteration)
         self.augment.start_iteration(iteration)
+        # The updates in the schedule's order: by default (1) D's update, then (2) G's update(s), each through
+        # update_discriminator and update_generator below.
         losses_d, losses_g, judged = self.schedule.run(self, batch, iteration)
         return self._figures(losses_d, losses_g, judged)
 
@@ -172,7 +174,7 @@ class GAN:
         return [batch._replace(noises=self._split(noise)) for noise in self.extra_noise(iteration)]
 
     def generate_recorded(self, batch):
-        """G's images per device for ``batch``, recorded in training mode (BatchNorm on batch statistics) for G's update."""
+        """G's images per device for ``batch``, recorded in training mode (BatchNorm on batch statistics)."""
         with autograd.record():
             return [self.generator(z, *c) for z, c in zip(batch.noises, batch.g_inputs)]
 

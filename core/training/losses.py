@@ -55,10 +55,6 @@ class AdversarialLoss(Term):
     share of the batch.
     """
 
-    @staticmethod
-    def wanted(cfg):
-        return True
-
     def __init__(self, cfg, contexts, device_batch):
         self.loss = get_loss(cfg.loss)
         self._real = {c: mx.nd.ones((device_batch, 1), ctx=c) for c in contexts}

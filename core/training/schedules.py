@@ -13,7 +13,7 @@ from mxnet import autograd
 
 
 class Alternate:
-    """D's update, then G's update(s). The figures are those of D's update and the first G update, which saw the same D."""
+    """D's update, then G's update(s); the figures are D's update's and the first G update's, which saw the same D."""
 
     def __init__(self, cfg):
         pass

@@ -34,7 +34,7 @@ class Term:
         return None
 
     def draw_labels(self, iteration, first, count):
-        """G's second input for rows ``first`` to ``first + count`` of iteration ``iteration`` (with ``label_shape``)."""
+        """G's second input for rows ``first`` to ``first + count`` of iteration ``iteration``."""
         raise NotImplementedError
 
     def sample_labels(self, count):
