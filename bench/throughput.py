@@ -109,7 +109,7 @@ def iteration_flops(gan, cfg):
     cond = (mx.nd.zeros(batch),) if cfg.conditional else ()
     images = gan.generator(noise, *cond)
     g_flops = forward_flops(gan.generator, noise, *cond)
-    d_flops = forward_flops(gan.discriminator, images, *([] if gan.auxiliary_classifier else cond))
+    d_flops = forward_flops(gan.discriminator, images, *(cond if gan.discriminator_takes_class else ()))
     return 3 * g_flops + 9 * d_flops
 
 

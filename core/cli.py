@@ -82,7 +82,8 @@ def train_command(argv, defaults, description, script):
 
     ``script`` is the calling script's path, for the command that resumes a stopped run.
     """
-    from .config import build_parser, config_from_args
+    from .config import build_parser
+    from .config_file import config_from_args
     from .training import run_training
 
     args = build_parser(defaults, description).parse_args(argv)

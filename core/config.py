@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, fields
 from typing import List, Optional
 
 from .errors import UserError
-from .config_file import config_file_argument, read_config_file
 from .fileio import write_json
 from .recipes import DEFAULT_RECIPE, LOSSES, RECIPE_FIELDS, RECIPES, recipe_value
 
@@ -363,12 +362,20 @@ _VALUE_TYPES = {List[float]: float, Optional[str]: str, Optional[float]: float, 
                 Optional[int]: int}
 
 
+def config_file_argument(parser):
+    """Add ``--config FILE`` to a script's parser (core/config_file.py reads the file)."""
+    parser.add_argument('--config', metavar='FILE', default=None,
+                        help='read settings from a JSON or INI file (a run\'s config.json works); '
+                             'options given on the command line win')
+
+
 def build_parser(defaults, description, extra=None):
     """A parser with one option per config field (defaults shown from ``defaults``).
 
     Options the user did not give are absent from the parsed namespace, so
-    :func:`config_from_args` can tell an explicit value from a default.
-    ``extra(parser)`` may add script-specific options.
+    ``config_from_args`` can tell an explicit value from a default.
+    ``extra(parser)`` may add script-specific options. Read the namespace
+    with core/config_file.py's ``config_from_args``.
     """
     parser = _OneLineParser(description=description,
                             formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -393,16 +400,3 @@ def build_parser(defaults, description, extra=None):
     if extra:
         extra(parser)
     return parser
-
-
-def config_from_args(args, defaults):
-    """Return (config, explicit) from a namespace of :func:`build_parser`.
-
-    ``explicit`` maps the config fields the user gave (in a ``--config`` file
-    or on the command line, which wins) to their values. The config is not
-    validated here.
-    """
-    names = {f.name for f in fields(GANConfig)}
-    from_file = read_config_file(args.config) if getattr(args, 'config', None) else {}
-    explicit = {**from_file, **{k: v for k, v in vars(args).items() if k in names}}
-    return dataclasses.replace(defaults, **explicit), explicit

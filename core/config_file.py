@@ -1,4 +1,4 @@
-"""Settings files: ``--config FILE`` reads JSON, or INI as seed 003 keeps its settings.
+"""Settings files: ``--config FILE`` reads JSON, or INI as seed 003 keeps its settings; and a script's config from both.
 
 Keys are the config's field names (``batch_size``; ``batch-size`` works
 too; a key starting with ``_`` is a note, JSON having no comments); every value is checked against the field's type here, and the whole
@@ -8,18 +8,19 @@ over the file. A run's own ``config.json`` is such a file, so
 trains those settings again.
 """
 import configparser
+import dataclasses
 import json
 import math
 from dataclasses import fields
 from typing import List, Optional
 
+from .config import GANConfig
 from .errors import UserError
 
 _BOOLEANS = {'1': True, 'true': True, 'yes': True, 'on': True, '0': False, 'false': False, 'no': False, 'off': False}
 
 
 def _field_types():
-    from .config import GANConfig
     return {f.name: f.type for f in fields(GANConfig)}
 
 
@@ -109,8 +110,14 @@ def read_config_file(path):
     return settings
 
 
-def config_file_argument(parser):
-    """Add ``--config FILE`` to a script's parser."""
-    parser.add_argument('--config', metavar='FILE', default=None,
-                        help='read settings from a JSON or INI file (a run\'s config.json works); '
-                             'options given on the command line win')
+def config_from_args(args, defaults):
+    """Return (config, explicit) from a namespace of core/config.py's ``build_parser``.
+
+    ``explicit`` maps the config fields the user gave (in a ``--config`` file
+    or on the command line, which wins) to their values. The config is not
+    validated here.
+    """
+    names = {f.name for f in fields(GANConfig)}
+    from_file = read_config_file(args.config) if getattr(args, 'config', None) else {}
+    explicit = {**from_file, **{k: v for k, v in vars(args).items() if k in names}}
+    return dataclasses.replace(defaults, **explicit), explicit

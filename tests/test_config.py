@@ -7,7 +7,8 @@ import pytest
 
 from CGAN.config import CGAN_OVERRIDES, cgan_config
 from conftest import ROOT, run_script
-from core.config import GANConfig, build_parser, config_from_args
+from core.config import GANConfig, build_parser
+from core.config_file import config_from_args
 from core.errors import UserError
 from core.recipes import RECIPE_FIELDS, RECIPES, recipe_value
 

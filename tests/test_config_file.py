@@ -4,7 +4,8 @@ import json
 import pytest
 
 from conftest import run_script
-from core.config import GANConfig, build_parser, config_from_args
+from core.config import GANConfig, build_parser
+from core.config_file import config_from_args
 from core.errors import UserError
 
 

@@ -10,7 +10,7 @@ Beyond the seed, the codes: one categorical code of 10 values and 2
 continuous codes in [-1, 1] join the noise (:class:`CodedGenerator`), and a Q
 head on D's last features (FC 128 BatchNorm LeakyReLU, then 10 logits and 2
 means; :class:`CodeReadingDiscriminator`) learns to read them back from G's
-images. Training adds the mutual-information term (core/training/losses.py,
+images. Training adds the mutual-information term (core/training/terms/infogan.py,
 ``code_loss``) to both networks' losses, so G learns to make the codes
 visible: with MNIST the categorical code tends to take the digit, the
 continuous ones slant and width. The export keeps the codes as G's second

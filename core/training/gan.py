@@ -1,10 +1,15 @@
-"""One GAN: its two networks, their optimizers, and one training iteration (a D update, then a G update).
+"""One GAN: its two networks, their optimizers, and one training iteration that composes the active parts.
 
 How it learns is the config's recipe (core/recipes.py): the loss, the two
 learning rates, spectral normalisation, how a conditional discriminator sees
 the class, and the moving average of the generator that samples and exports use.
+The features that change the losses or the step are parts, each in a file of
+its own and chosen from the config: the GAN loss (losses.py), extra terms
+(terms/: the auxiliary classifier, InfoGAN's codes, mode seeking), what D's
+inputs go through (augment.py), and which network updates when (schedules.py).
 """
 import os
+from collections import namedtuple
 
 import mxnet as mx
 import numpy as np
@@ -12,11 +17,16 @@ from mxnet import autograd, gluon
 
 from .. import data as datalib
 from ..errors import UserError, short_reason
-from ..data.codes import CODE_LENGTH, draw_codes, iteration_codes
-from ..networks import build_networks, discriminator_takes_class, model_for, output_range, power_iteration, takes_codes
-from .augment import iteration_shift, shift_limit, translate
+from ..networks import build_networks, discriminator_takes_class, model_for, output_range, power_iteration
+from .augment import AugmentPipe
 from .average import MovingAverage
-from .losses import code_loss, get_loss, mode_seeking_penalty
+from .losses import AdversarialLoss
+from .schedules import get_schedule
+from .terms import Judged, build_terms
+
+# One iteration's share of this process, one entry per device in each field: the real images in the model's
+# range, the noise, the labels (the classes, or InfoGAN's codes; None without), and G's and D's extra inputs.
+Batch = namedtuple('Batch', 'reals noises labels g_inputs d_inputs')
 
 
 def select_contexts(devices):
@@ -50,8 +60,6 @@ class GAN:
     devices"), so it is not used.
     """
 
-    MAX_STRIKE = 5  # --schedule weaker: at most this many updates of one network in a row (seed 004's)
-
     def __init__(self, cfg, contexts, cluster=None):
         self.cfg = cfg = cfg.resolved()
         self.contexts = list(contexts) if isinstance(contexts, (list, tuple)) else [contexts]
@@ -78,24 +86,19 @@ class GAN:
             self.average = MovingAverage(self.generator, self.sampler, cfg.ema_decay, self.ctx)
         self.trainer_g = self._trainer(self.generator, cfg.g_learning_rate)
         self.trainer_d = self._trainer(self.discriminator, cfg.d_learning_rate)
-        self.objective = get_loss(cfg.loss)
-        self.class_loss = gluon.loss.SoftmaxCrossEntropyLoss()
-        # AC-GAN: D sees the image alone and also predicts its class.
-        self.auxiliary_classifier = cfg.conditional and not discriminator_takes_class(cfg.conditioning)
-        # InfoGAN (core/networks/infogan.py): G also takes latent codes; D's second head reads them back.
-        self.codes = takes_codes(cfg.discriminator_type)
-        self.two_headed = self.auxiliary_classifier or self.codes
-        # D's targets: real 1, generated 0; G wants its images called real. Seed 003's label flipping swaps
-        # them (the same game with D's logit negated).
-        self._real = [mx.nd.ones((self.device_batch, 1), ctx=c) for c in self.contexts]
-        self._fake = [mx.nd.zeros((self.device_batch, 1), ctx=c) for c in self.contexts]
-        if cfg.flip_labels:
-            self._real, self._fake = self._fake, self._real
-        self._shift_limit = shift_limit(cfg.translate, cfg.image_size)
+        # The parts, each chosen from the config: the losses are the GAN loss plus the active terms.
+        self.adversarial = AdversarialLoss(cfg, self.contexts, self.device_batch)
+        self.parts = [self.adversarial] + build_terms(cfg)
         # The data is scaled to G's output range (seed 004's toy points are used as they are).
         self.value_range = output_range(cfg.discriminator_type) or (-1.0, 1.0)
-        self._shift = (0, 0)  # this iteration's move of every image D sees (augment.py)
-        self._strike = ('', 0)  # --schedule weaker: the network updated last, and how many times in a row
+        self.augment = AugmentPipe(cfg, fill=self.value_range[0])
+        self.schedule = get_schedule(cfg)
+        # What the networks take beside the noise and the images: G the class, or labels a part draws (InfoGAN's
+        # codes); D the class, unless it names it with a second head (AC-GAN). A part that reads that head says so.
+        self.label_maker = next((part for part in self.parts if part.label_shape), None)
+        self.takes_labels = cfg.conditional or self.label_maker is not None
+        self.discriminator_takes_class = cfg.conditional and discriminator_takes_class(cfg.conditioning)
+        self.two_headed = any(part.reads_head for part in self.parts)
 
     def _trainer(self, net, learning_rate):
         cfg = self.cfg
@@ -132,41 +135,73 @@ class GAN:
         return gluon.utils.split_and_load(array, self.contexts, even_split=True)
 
     # --- One iteration ----------------------------------------------------------------
-    def _judge(self, images, d_conds):
-        """D's outputs per device, on the images moved by this iteration's shift: (logits, class logits or None)."""
-        outs = [self.discriminator(translate(x, *self._shift, fill=self.value_range[0]), *c)
-                for x, c in zip(images, d_conds)]
+    def step(self, images, labels, noise, iteration=0):
+        """One iteration of the config's schedule; returns its figures as floats.
+
+        With the default schedule (schedules.py) that is one D update, then
+        ``cfg.g_steps`` G updates, each summing the losses of the active parts.
+        ``images``, ``labels`` and ``noise`` are this process's share of the
+        batch (all of it, unless distributed). ``iteration`` counts the
+        iterations done before this one (the moving average's warm-up, the
+        augmentation and InfoGAN's codes read it).
+        """
+        batch = self._batch(images, labels, noise, iteration)
+        self._set_momentum(iteration)
+        self.augment.start_iteration(iteration)
+        # The updates in the schedule's order: by default (1) D's update, then (2) G's update(s), each through
+        # update_discriminator and update_generator below.
+        losses_d, losses_g, judged = self.schedule.run(self, batch, iteration)
+        return self._figures(losses_d, losses_g, judged)
+
+    def _batch(self, images, labels, noise, iteration):
+        """This iteration's inputs as a :data:`Batch`, split over the devices."""
+        devices = len(self.contexts)
+        reals, noises = self._split(datalib.to_model_range(images, self.value_range)), self._split(noise)
+        if not self.takes_labels:
+            return Batch(reals, noises, [None] * devices, [()] * devices, [()] * devices)
+        if self.label_maker:  # a part draws G's second input itself (InfoGAN's codes play the classes' part)
+            labels = self.label_maker.draw_labels(iteration, self.own_rows()[0], len(noise))
+        g_labels = self._split(labels.astype(np.float32))
+        # D and the losses get their own copy of the labels: an array that G's
+        # recorded graph holds and that D's graphs use again fails in backward
+        # in hybridized mxnet 1.9.1 ("The any container is empty requested=...AGInfo").
+        labels = [c.copy() for c in g_labels]
+        d_inputs = [(c,) for c in labels] if self.discriminator_takes_class else [()] * devices
+        return Batch(reals, noises, labels, [(c,) for c in g_labels], d_inputs)
+
+    def extra_batches(self, batch, iteration):
+        """``batch`` with the noise of each G update after the first (--g-steps; see :meth:`extra_noise`)."""
+        return [batch._replace(noises=self._split(noise)) for noise in self.extra_noise(iteration)]
+
+    def generate_recorded(self, batch):
+        """G's images per device for ``batch``, recorded in training mode (BatchNorm on batch statistics)."""
+        with autograd.record():
+            return [self.generator(z, *c) for z, c in zip(batch.noises, batch.g_inputs)]
+
+    def _discriminate(self, images, d_inputs):
+        """D's outputs per device on the images as the augmentation moves them: (logits, head or None)."""
+        outs = [self.discriminator(self.augment(x), *c) for x, c in zip(images, d_inputs)]
         return [out if self.two_headed else (out, None) for out in outs]
 
-    def _discriminator_losses(self, outs_real, outs_fake, labels):
-        """D's per-device losses: tell real images from generated ones (recorded by the caller)."""
-        losses = [self.objective.discriminator(r, f, ones, zeros)
-                  for (r, _), (f, _), ones, zeros in zip(outs_real, outs_fake, self._real, self._fake)]
-        if self.auxiliary_classifier:
-            # AC-GAN: D also learns to name the class of real images. Not of
-            # generated ones, as the paper does: in 300-iteration trials that
-            # made the digits worse (README, "Training recipes").
-            losses = [loss + self.class_loss(rc, y) for loss, (_, rc), y in zip(losses, outs_real, labels)]
-        if self.codes:  # InfoGAN: Q learns to read G's codes back (``labels`` holds the codes)
-            losses = [loss + code_loss(read, c) for loss, (_, read), c in zip(losses, outs_fake, labels)]
-        return losses
+    def judge(self, batch, fakes, reals=True):
+        """D run on the batch's real images (unless not ``reals``) and on ``fakes``: one :class:`Judged` per device.
 
-    def _generator_losses(self, outs_fake, fakes, noises, labels):
-        """G's per-device losses: make D call its images real (recorded by the caller)."""
-        losses = [self.objective.generator(out, ones) for (out, _), ones in zip(outs_fake, self._real)]
-        if self.auxiliary_classifier:  # AC-GAN: G wants its images read as the class it was asked for
-            losses = [loss + self.class_loss(classes, y) for loss, (_, classes), y in zip(losses, outs_fake, labels)]
-        if self.codes:  # InfoGAN: G draws its codes readably
-            losses = [loss + code_loss(read, c) for loss, (_, read), c in zip(losses, outs_fake, labels)]
-        if self.cfg.mode_seeking:
-            # One term per device, broadcast to each of its samples: the
-            # trainer's step divides the sum by the batch size, so the term
-            # counts once, at its weight, beside the mean GAN loss.
-            losses = [loss + self.cfg.mode_seeking * mode_seeking_penalty(f, z)
-                      for loss, f, z in zip(losses, fakes, noises)]
-        return losses
+        Recorded by the caller. Real images first, as D's random layers (dropout) draw in that order.
+        """
+        real = self._discriminate(batch.reals, batch.d_inputs) if reals else [(None, None)] * len(fakes)
+        fake = self._discriminate(fakes, batch.d_inputs)
+        return [Judged(r, f, r_head, f_head, x, z, y)
+                for (r, r_head), (f, f_head), x, z, y in zip(real, fake, fakes, batch.noises, batch.labels)]
 
-    def _step_discriminator(self, losses):
+    def discriminator_losses(self, judged):
+        """D's loss per device: the sum of the active parts' terms (recorded by the caller)."""
+        return [_total(part.discriminator_loss(view) for part in self.parts) for view in judged]
+
+    def generator_losses(self, judged):
+        """G's loss per device: the sum of the active parts' terms (recorded by the caller)."""
+        return [_total(part.generator_loss(view) for part in self.parts) for view in judged]
+
+    def step_discriminator(self, losses):
         autograd.backward(losses)
         if self.cluster:
             self.cluster.sum_gradients(self.discriminator)
@@ -174,7 +209,7 @@ class GAN:
         if self.cfg.spectral_norm:
             power_iteration(self.discriminator)  # u follows the weights it normalises
 
-    def _step_generator(self, losses, iteration):
+    def step_generator(self, losses, iteration):
         autograd.backward(losses)
         if self.cluster:
             self.cluster.sum_gradients(self.generator)
@@ -182,67 +217,39 @@ class GAN:
         if self.average:
             self.average.update(iteration)
 
-    def update_discriminator(self, reals, fakes, d_conds, labels):
-        """(1) Update D: tell real images from generated ones. Returns per-device losses and D's logits.
+    def update_discriminator(self, batch, fakes):
+        """(1) Update D: tell real images from generated ones. Returns per-device losses and the judged views.
 
-        Each argument holds one entry per device. All devices' work is queued
-        before any result is read, so the devices run at the same time.
+        All devices' work is queued before any result is read, so the devices run at the same time.
         """
         with autograd.record():
-            outs_real = self._judge(reals, d_conds)
             # detach: D's update needs G's images, not G's gradients.
-            outs_fake = self._judge([f.detach() for f in fakes], d_conds)
-            losses = self._discriminator_losses(outs_real, outs_fake, labels)
-        self._step_discriminator(losses)
-        return losses, [r for r, _ in outs_real], [f for f, _ in outs_fake]
+            judged = self.judge(batch, [f.detach() for f in fakes])
+            losses = self.discriminator_losses(judged)
+        self.step_discriminator(losses)
+        return losses, judged
 
-    def update_generator(self, fakes, noises, d_conds, labels, iteration):
-        """(2) Update G: make D call its images real. Returns per-device losses.
+    def update_generator(self, batch, fakes, iteration):
+        """(2) Update G: make D call its images ``fakes`` real. Returns per-device losses.
 
-        ``fakes`` were recorded once for both updates: G has not changed since,
-        so they are the images a second forward pass would give (the seed's
-        code ran G twice). D has changed, so it is run again.
+        D has changed since ``fakes`` were drawn, so it is run again.
         """
         with autograd.record():
-            losses = self._generator_losses(self._judge(fakes, d_conds), fakes, noises, labels)
-        self._step_generator(losses, iteration)
+            losses = self.generator_losses(self.judge(batch, fakes, reals=False))
+        self.step_generator(losses, iteration)
         return losses
 
-    def update_the_weaker(self, reals, fakes, noises, d_conds, labels, iteration):
-        """Seed 004's schedule: update only the network whose loss is higher. Returns as the two updates do.
-
-        One forward pass of D on the real and on the generated images gives
-        both losses (D's as the mean of its real and generated terms, as seed
-        004 compares them); the network doing worse takes the step. After
-        MAX_STRIKE updates of one network in a row the other gets one, as seed
-        004's trainer does, so neither starves.
-        """
-        with autograd.record():
-            outs_real = self._judge(reals, d_conds)
-            outs_fake = self._judge(fakes, d_conds)  # not detached: G's update goes through them
-            losses_d = self._discriminator_losses(outs_real, outs_fake, labels)
-            losses_g = self._generator_losses(outs_fake, fakes, noises, labels)
-        loss_d = sum(float(loss.sum().asscalar()) for loss in losses_d) / 2
-        loss_g = sum(float(loss.sum().asscalar()) for loss in losses_g)
-        train_d = loss_d > loss_g
-        if self._strike[0] == ('D' if train_d else 'G') and self._strike[1] >= self.MAX_STRIKE:
-            train_d = not train_d
-        trained = 'D' if train_d else 'G'
-        self._strike = (trained, self._strike[1] + 1 if self._strike[0] == trained else 1)
-        if train_d:
-            self._step_discriminator(losses_d)
-        else:
-            self._step_generator(losses_g, iteration)
-        return losses_d, losses_g, [r for r, _ in outs_real], [f for f, _ in outs_fake]
+    def _figures(self, losses_d, losses_g, judged):
+        """Means over this process's share: the losses, and D(x) and D(G(z)), D's probabilities of "real"."""
+        # Sums per device, added on the host.
+        realness = self.adversarial.realness
+        sums = sum(mx.nd.stack(ld.sum(), lg.sum(), realness(j.real).sum(), realness(j.fake).sum()).asnumpy()
+                   for ld, lg, j in zip(losses_d, losses_g, judged))
+        return dict(zip(('loss_D', 'loss_G', 'D_x', 'D_G_z'), map(float, sums / self.share_size)))
 
     def own_rows(self):
         """(first, end): the rows of each whole batch that this process trains on (all of them unless distributed)."""
         return self.cluster.share(self.cfg.batch_size) if self.cluster else (0, self.cfg.batch_size)
-
-    def _generate_recorded(self, noises, g_conds):
-        """G's images per device, recorded in training mode (BatchNorm on batch statistics) for G's update."""
-        with autograd.record():
-            return [self.generator(z, *c) for z, c in zip(noises, g_conds)]
 
     def extra_noise(self, iteration):
         """This process's share of the noise of iteration ``iteration``'s G updates after the first (--g-steps).
@@ -256,69 +263,20 @@ class GAN:
         return [datalib.iteration_noise(cfg.seed, iteration, cfg.batch_size, cfg.noise_dim, cfg.noise_range,
                                         cfg.noise_distribution, step)[first:end] for step in range(1, cfg.g_steps)]
 
-    def step(self, images, labels, noise, iteration=0):
-        """One D update, then ``cfg.g_steps`` G updates; returns the iteration's figures as floats.
-
-        ``images``, ``labels`` and ``noise`` are this process's share of the
-        batch (all of it, unless distributed). ``iteration`` counts the
-        iterations done before this one (the moving average's warm-up reads it).
-        G's updates after the first draw fresh noise (:meth:`extra_noise`) and
-        reuse the batch's classes. The figures are those of D's update and
-        the first G update, which saw the same D.
-        """
-        reals = self._split(datalib.to_model_range(images, self.value_range))
-        self._shift = iteration_shift(self.cfg.seed, iteration, self._shift_limit)
-        noises = self._split(noise)
-        if self.cfg.conditional or self.codes:
-            if self.codes:  # the codes play the classes' part: G's second input, and what the extra loss reads
-                first = self.own_rows()[0]
-                labels = iteration_codes(self.cfg.seed, iteration, self.cfg.batch_size)[first:first + len(noise)]
-            classes = self._split(labels.astype(np.float32))
-            g_conds = [(c,) for c in classes]
-        else:
-            classes, g_conds = [None] * len(self.contexts), [()] * len(self.contexts)
-        # D and the class loss get their own copy of the classes: an array that
-        # G's recorded graph holds and that D's graphs use again fails in
-        # backward in hybridized mxnet 1.9.1 ("The any container is empty
-        # requested=...AGInfo").
-        if self.cfg.conditional or self.codes:
-            classes = [c.copy() for c in classes]
-        d_conds = [()] * len(self.contexts) if self.two_headed else \
-            [(c,) for c in classes] if self.cfg.conditional else g_conds
-        # G runs once per G update, recorded: D's update reads the first images,
-        # and the first G update backpropagates through them.
-        self._set_momentum(iteration)
-        fakes = self._generate_recorded(noises, g_conds)
-        if self.cfg.schedule == 'weaker':
-            losses_d, losses_g, outs_real, outs_fake = self.update_the_weaker(reals, fakes, noises, d_conds,
-                                                                              classes, iteration)
-        else:
-            losses_d, outs_real, outs_fake = self.update_discriminator(reals, fakes, d_conds, classes)
-            losses_g = self.update_generator(fakes, noises, d_conds, classes, iteration)
-            for more in map(self._split, self.extra_noise(iteration)):
-                self.update_generator(self._generate_recorded(more, g_conds), more, d_conds, classes, iteration)
-        # Sums per device, added on the host: the figures are means over this process's share. D(x) and
-        # D(G(z)) are D's probabilities of "real" (with flipped labels, its logit says "generated").
-        sign = -1 if self.cfg.flip_labels else 1
-        sums = sum(mx.nd.stack(ld.sum(), lg.sum(), mx.nd.sigmoid(sign * r).sum(),
-                               mx.nd.sigmoid(sign * f).sum()).asnumpy()
-                   for ld, lg, r, f in zip(losses_d, losses_g, outs_real, outs_fake))
-        return dict(zip(('loss_D', 'loss_G', 'D_x', 'D_G_z'), map(float, sums / self.share_size)))
-
     # --- Sampling ------------------------------------------------------------------------
     def materialize(self):
         """Run every network once on zeros so that every parameter exists (before a checkpoint loads)."""
         cfg = self.cfg
         labels = np.zeros(self.device_batch, np.float32) if cfg.conditional else None
-        if self.codes:
-            labels = np.zeros((self.device_batch, CODE_LENGTH), np.float32)
+        if self.label_maker:
+            labels = np.zeros((self.device_batch,) + self.label_maker.label_shape, np.float32)
         cond = () if labels is None else (mx.nd.array(labels, ctx=self.ctx),)
         self.generator(mx.nd.zeros((self.device_batch, cfg.noise_dim), ctx=self.ctx), *cond).wait_to_read()
         if self.average:
             self.sampler(mx.nd.zeros((self.device_batch, cfg.noise_dim), ctx=self.ctx), *cond).wait_to_read()
             self.average.copy_source()
         images = self.generate(np.zeros((self.device_batch, cfg.noise_dim), np.float32), labels)
-        d_cond = () if self.two_headed else cond
+        d_cond = cond if self.discriminator_takes_class else ()
         self.discriminator(mx.nd.array(images, ctx=self.ctx), *d_cond)
         mx.nd.waitall()
         if cfg.spectral_norm:
@@ -342,8 +300,8 @@ class GAN:
         keeps its static shape. ``labels``: the classes of a conditional GAN;
         for InfoGAN the (N, 12) codes (random ones, the same each call, when None).
         """
-        if self.codes and labels is None:
-            labels = draw_codes(np.random.default_rng([self.cfg.seed, 3]), len(noise))
+        if self.label_maker and labels is None:
+            labels = self.label_maker.sample_labels(len(noise))
         batch = self.device_batch
         out = []
         for start in range(0, len(noise), batch):
@@ -351,7 +309,7 @@ class GAN:
             pad = batch - len(chunk)
             z = np.concatenate([chunk, np.zeros((pad, chunk.shape[1]), np.float32)])
             args = [mx.nd.array(z, ctx=self.ctx)]
-            if self.cfg.conditional or self.codes:
+            if self.takes_labels:
                 chunk_labels = labels[start:start + batch]
                 padding = np.zeros((pad,) + chunk_labels.shape[1:], np.float32)
                 args.append(mx.nd.array(np.concatenate([chunk_labels, padding]), ctx=self.ctx))
@@ -381,3 +339,12 @@ class GAN:
             self.trainer_d.load_states(os.path.join(folder, 'discriminator.states'))
         except Exception as e:
             raise UserError(f"cannot load the checkpoint {folder}: {short_reason(e)}") from None
+
+
+def _total(terms):
+    """The sum of the terms that are not None, added left to right."""
+    total = None
+    for term in terms:
+        if term is not None:
+            total = term if total is None else total + term
+    return total
