@@ -105,6 +105,30 @@ def test_damaged_pictures_are_skipped_with_a_warning(picture_dir, tmp_path, capl
     assert 'notes.png' in warned and 'cut.png' in warned and 'skipped' in warned
 
 
+def test_num_classes_must_be_the_classes_the_data_has(picture_dir, cifar_dir, tmp_path):
+    """One line with the count found; --num-classes 0 (unconditional) takes any data."""
+    for classes in (1, 3, 5):  # 1 is refused by validation; the data check says the same count
+        cfg = tiny_config(picture_dir, 'conv28', classes, dataset='folder', batch_size=4)
+        with pytest.raises(UserError, match=f'^--num-classes {classes}: folder:.* has 2 class subfolders: '
+                                            r'use --num-classes 2 \(or 0 for an unconditional GAN\)$'):
+            data.prepare_dataset(cfg)
+    assert data.prepare_dataset(tiny_config(picture_dir, 'conv28', 2, dataset='folder', batch_size=4)).class_names \
+        == ['circles', 'squares']
+    assert len(data.prepare_dataset(tiny_config(picture_dir, 'conv28', 0, dataset='folder', batch_size=4))) == 24
+    # A folder without subfolders is one class.
+    (tmp_path / 'one').mkdir()
+    for name in ('circles/00.png', 'squares/03.png'):
+        (tmp_path / 'one' / name.split('/')[1]).write_bytes(open(os.path.join(picture_dir, name), 'rb').read())
+    with pytest.raises(UserError, match=r'has 1 class: train it unconditionally with --num-classes 0$'):
+        data.prepare_dataset(tiny_config(str(tmp_path / 'one'), 'conv28', 2, dataset='folder', batch_size=2))
+    # The tiny CIFAR-10 holds labels 0, 3 and 6 only: no --num-classes trains every class it names.
+    cfg = tiny_config(cifar_dir, 'conv28', 10, dataset='cifar10', batch_size=4)
+    with pytest.raises(UserError, match=r'^--num-classes 10: cifar10:.* has 3 classes, labelled 0, 3, 6, not 0 to 2: '
+                                        'train it unconditionally with --num-classes 0$'):
+        data.prepare_dataset(cfg)
+    assert len(data.prepare_dataset(tiny_config(cifar_dir, 'conv28', 0, dataset='cifar10', batch_size=4))) == 20
+
+
 def test_folder_errors(tmp_path):
     cfg = tiny_config(str(tmp_path), 'lenet5', 0, dataset='folder', batch_size=4)
     with pytest.raises(UserError, match='no PNG or JPEG'):
