@@ -198,34 +198,43 @@ def test_two_devices_update_the_weights_as_one_device_does(arch, classes, tmp_pa
         weights = {f'{role}-{name}': p.data(contexts[-1]).asnumpy()
                    for role, net in (('G', gan.generator), ('D', gan.discriminator))
                    for name, p in net.collect_params().items()}
-        results[len(contexts)] = figures, weights, _adam_means(folder)
+        results[len(contexts)] = figures, weights, _adam_means(folder, gan)
     (figures_1, weights_1, means_1), (figures_2, weights_2, means_2) = results[1], results[2]
     assert figures_2 == pytest.approx(figures_1, rel=1e-5)
-    # Adam's mean after one step is 0.1 x the gradient: the summed, batch-normalised gradients agree.
+    # Adam's mean after one step is (1 - beta1) x the gradient: the summed, batch-normalised gradients agree.
     assert means_1.keys() == means_2.keys() and len(means_1) > 8
     for name in means_1:
         # Sums of many small terms differ in their last digits: compare as vectors, to 1%.
         # (A gradient not summed over the devices, or scaled by one device's batch, is off by 50-100%.)
         a, b = means_1[name], means_2[name]
         assert np.linalg.norm(b - a) <= 1e-2 * np.linalg.norm(a), name
-    # Adam's first step is about +-lr for every weight, its sign and size set by
-    # gradient / (|gradient| + 1e-8): where gradients are ~1e-8 (behind BatchNorm)
-    # the last digits decide. So: most weights agree closely, and all within 2 lr.
+    # Adam's first step is lr * gradient / (|gradient| + 1e-8): where gradients are ~1e-8 (behind BatchNorm)
+    # the last digits of the sums decide its size and sign, so only most weights agree closely. Where the
+    # gradient is over 1e-5 the step is +-lr to 0.1%, its sign the gradient's: there the two runs must agree
+    # to 1% of lr (measured: 0.25% at worst). A device that missed the update, or a step of the other sign,
+    # is off by lr or 2 lr.
     assert weights_1.keys() == weights_2.keys()
+    cfg, clear_share = gan.cfg, []
     for name in weights_1:
         assert np.isclose(weights_2[name], weights_1[name], rtol=1e-5, atol=1e-6).mean() > 0.9, name
-        np.testing.assert_allclose(weights_2[name], weights_1[name], rtol=0, atol=2 * max(gan.cfg.g_learning_rate, gan.cfg.d_learning_rate),
-                                   err_msg=name)
+        if name in means_1:
+            lr = cfg.g_learning_rate if name.startswith('G-') else cfg.d_learning_rate
+            clear = np.abs(means_1[name] / (1 - cfg.beta1)) > 1e-5
+            np.testing.assert_allclose(weights_2[name][clear], weights_1[name][clear], rtol=0, atol=0.01 * lr,
+                                       err_msg=name)
+            clear_share.append(clear.mean())
+    assert np.mean(clear_share) > 0.5  # the tight check covers most weights
 
 
-def _adam_means(folder):
-    """Adam's running mean of the gradients per parameter (it scales with the gradients, unlike the step)."""
+def _adam_means(folder, gan):
+    """Adam's running mean of the gradients, by 'G-' or 'D-' and parameter name (it scales with the gradients)."""
     means = {}
-    for role in ('generator', 'discriminator'):
+    for role, trainer in (('generator', gan.trainer_g), ('discriminator', gan.trainer_d)):
         with open(folder / f'{role}.states', 'rb') as f:
             states = pickle.load(f)
         states = states[0] if isinstance(states, tuple) else states
-        means.update({f'{role}-adam-mean-{index}': mean.asnumpy() for index, (mean, _) in states.items()})
+        means.update({f'{role[0].upper()}-{trainer._params[index].name}': mean.asnumpy()
+                      for index, (mean, _) in states.items()})
     return means
 
 
