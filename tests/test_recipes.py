@@ -182,13 +182,22 @@ LEVERS = {
 }
 
 
-@pytest.mark.parametrize('arch,classes,levers', [
-    (arch, classes, levers) for arch, classes in [('conv28', 10), ('lenet5', 0)] for levers in LEVERS
-    if classes or levers != 'acgan'])  # conditioning means nothing without classes
+# deep_convolution (64x64, up to 1024 filters) is the slow one: spectral norm with each conditioning that
+# takes classes, on the seed recipe (no moving average to copy), one iteration on a batch of 2.
+CHEAP_LEVERS = {'sn-projection': dict(recipe='seed', spectral_norm=True, conditioning='projection'),
+                'sn-acgan': dict(recipe='seed', spectral_norm=True, conditioning='acgan')}
+RECIPE_CASES = [(arch, classes, levers, dict(LEVERS[levers], max_iters=3))
+                for arch, classes in [('conv28', 10), ('lenet5', 0)] for levers in LEVERS
+                if classes or levers != 'acgan'] + \
+               [('deep_convolution', 10, levers, dict(changes, batch_size=2, max_iters=1))
+                for levers, changes in CHEAP_LEVERS.items()]
+
+
+@pytest.mark.parametrize('arch,classes,levers,changes', RECIPE_CASES,
+                         ids=[f'{arch}-{classes}-{levers}' for arch, classes, levers, _ in RECIPE_CASES])
 def test_every_recipe_hybridizes_exports_and_reloads_with_the_sampling_generators_output(
-        idx_dir, tmp_path, levers, arch, classes):
-    cfg = tiny_config(idx_dir, arch, classes, max_iters=3, if_save_params=False, output_dir=str(tmp_path / 'run'),
-                      **LEVERS[levers])
+        idx_dir, tmp_path, levers, arch, classes, changes):
+    cfg = tiny_config(idx_dir, arch, classes, if_save_params=False, output_dir=str(tmp_path / 'run'), **changes)
     from core.training import Trainer, prepare_run
     cfg, run, _ = prepare_run(cfg, {}, resume=False)
     trainer = Trainer(cfg, run)
