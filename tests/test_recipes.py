@@ -88,6 +88,20 @@ def test_mode_seeking_penalty_matches_numpy_and_grows_as_images_grow_alike():
     assert mode_seeking_penalty(mx.nd.array(alike), mx.nd.array(noise)).asscalar() > 50 * got
 
 
+def test_hinge_loss_matches_its_formula():
+    """D: relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)); per sample, for logits on both sides of each margin."""
+    from core.training.losses import get_loss
+    real = np.array([[-2.0], [-0.5], [0.3], [1.0], [2.5]], np.float32)
+    fake = np.array([[1.5], [-1.0], [-3.0], [0.2], [-0.9]], np.float32)
+    ones, zeros = mx.nd.ones((5, 1)), mx.nd.zeros((5, 1))
+    hinge = get_loss('hinge')
+    got_d = hinge.discriminator(mx.nd.array(real), mx.nd.array(fake), ones, zeros).asnumpy()
+    expected_d = np.maximum(0, 1 - real[:, 0]) + np.maximum(0, 1 + fake[:, 0])
+    np.testing.assert_allclose(got_d, expected_d, rtol=1e-6)
+    assert got_d.shape == (5,) and got_d[3] == pytest.approx(1.2)  # real on its margin: only the fake term
+    np.testing.assert_allclose(hinge.generator(mx.nd.array(fake), ones).asnumpy(), -fake[:, 0], rtol=1e-6)
+
+
 @pytest.mark.parametrize('layer', [SNDense(24, use_bias=False), SNConv2D(16, 3, use_bias=False)],
                          ids=['dense', 'conv'])
 def test_spectral_norm_gives_a_largest_singular_value_of_one(layer):
