@@ -325,9 +325,12 @@ def test_checkpoint_minutes_saves_inside_an_epoch(idx_dir, tmp_path, monkeypatch
 
 
 def _read_events(folder):
-    """(tag, step, value) of every scalar and image in the TensorBoard event files under ``folder``.
+    """(tag, step, value) of every scalar and image that TensorBoard shows from the event files under ``folder``.
 
     The files are TFRecord streams (length, its CRC, an Event protobuf, its CRC); images come back decoded.
+    As TensorBoard does for files of version 'brain.Event:2' (tensorboardX's), they are read in name order,
+    and a SessionLog START at step S (what a writer with ``purge_step=S`` writes first) hides every event
+    read before it at step S or later.
     """
     import glob
     import io
@@ -342,6 +345,8 @@ def _read_events(folder):
             (length,) = struct.unpack('<Q', data[pos:pos + 8])
             event = event_pb2.Event.FromString(data[pos + 12:pos + 12 + length])
             pos += 12 + length + 4
+            if event.HasField('session_log') and event.session_log.status == event_pb2.SessionLog.START:
+                found = [entry for entry in found if entry[1] < event.step]
             for value in event.summary.value:
                 if value.HasField('image'):
                     picture = matplotlib.image.imread(io.BytesIO(value.image.encoded_image_string), format='png')
@@ -370,3 +375,28 @@ def test_tensorboard_logs_losses_quality_and_sample_grids(idx_dir, tmp_path):
     grids = dict(grids)
     png = matplotlib.image.imread(os.path.join(run.samples, 'iter-00000003.png'))[..., 0]
     np.testing.assert_allclose(grids[3][..., 0], png, atol=1 / 255 + 1e-6)  # the same picture as the PNG
+
+
+def test_tensorboard_hides_what_a_killed_run_wrote_after_its_last_checkpoint(idx_dir, tmp_path):
+    """Killed after iteration 6 but before its checkpoint, resumed from iteration 3 to 5: each step shows once.
+
+    Without the purge, TensorBoard would show steps 4 and 5 twice and the dead process's step 6 (its losses,
+    its epoch figure and its sample grid), which the resumed run never reached.
+    """
+    import shutil
+
+    cfg = tiny_config(idx_dir, 'conv28', 10, batch_size=32, epochs=2, save_period=1, draw_iter_num=3,
+                      tensorboard=True, output_dir=str(tmp_path / 'run'))
+    _, run, _ = run_training(cfg, {})  # 3 iterations an epoch: checkpoints at 3 and 6
+    assert {step for tag, step, _ in _read_events(run.folder) if tag == 'train/loss_D'} == set(range(1, 7))
+    shutil.rmtree(run.latest_checkpoint())  # what the kill left: the events of 4 to 6, no checkpoint after 3
+    _, run, _ = run_training(cfg, {'max_iters': 5}, resume=True)
+    events = _read_events(run.folder)
+    state = json.load(open(os.path.join(run.latest_checkpoint(), 'state.json')))
+    assert [h['iteration'] for h in state['history']] == [1, 2, 3, 4, 5]
+    for key, tag in (('loss_D', 'train/loss_D'), ('loss_G', 'train/loss_G'), ('D_G_z', 'train/D_G_z')):
+        shown = [(step, value) for t, step, value in events if t == tag]
+        assert [step for step, _ in shown] == [1, 2, 3, 4, 5], tag
+        assert [value for _, value in shown] == pytest.approx([h[key] for h in state['history']])
+    assert [step for t, step, _ in events if t == 'train/images_per_second'] == [3]  # the dead run's epoch 2: hidden
+    assert [step for t, step, _ in events if t == 'samples'] == [3, 5]
