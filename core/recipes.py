@@ -16,8 +16,6 @@ resolved values are what a run saves in its config.json.
   recipes"; the trials are in bench/trials.jsonl).
 """
 
-LOSSES = ('bce', 'hinge')
-
 
 class PerArchitecture(dict):
     """A recipe value that depends on the network pair: ``PerArchitecture(64, conv28=128)``."""

@@ -94,6 +94,35 @@ def test_bad_option_from_the_command_line_is_one_line_without_traceback():
         "lenet5, deep_convolution, conv28, mlp, maxout, infogan, toy2d"]
 
 
+def _registries():
+    """{option: every name its registry holds}: the lists of choices that help and errors must give in full."""
+    from core.data import DATASETS
+    from core.networks import CONDITIONINGS, get_model_list
+    from core.training.losses import LOSSES
+    return {'--discriminator-type': get_model_list(), '--dataset': list(DATASETS), '--recipe': list(RECIPES),
+            '--loss': list(LOSSES), '--conditioning': list(CONDITIONINGS)}
+
+
+def test_help_and_errors_list_every_registered_choice():
+    """The lists come from the registries: a network, dataset, recipe, loss or conditioning added there shows."""
+    helps = {option: action.help for action in build_parser(GANConfig(), 'test')._actions
+             for option in action.option_strings}
+    for option, names in _registries().items():
+        assert len(names) >= 2 and all(name in helps[option] for name in names), (option, helps[option])
+        cfg, _ = parse([option, 'nonsense'])
+        with pytest.raises(UserError) as error:
+            cfg.validate()
+        message = str(error.value)
+        assert message.startswith(f'{option}: unknown') and all(name in message for name in names), message
+
+
+def test_train_help_names_every_registered_network():
+    from core.networks import get_model_list
+    result = run_script('train.py', '--help')
+    assert result.returncode == 0, result.stderr
+    assert all(name in result.stdout for name in get_model_list())
+
+
 def test_config_round_trips_through_json(tmp_path):
     cfg = cgan_config()
     cfg.save(tmp_path / 'config.json')

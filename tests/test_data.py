@@ -88,8 +88,10 @@ def test_resize_is_bilinear_with_half_pixel_centres():
 def test_prepare_checks_the_data_against_the_settings(idx_dir):
     prepared = data.prepare_dataset(tiny_config(idx_dir, 'lenet5', 0))
     assert prepared.images.shape == (96, 1, 64, 64)
-    with pytest.raises(UserError, match='--num-classes 5'):
-        data.prepare_dataset(tiny_config(idx_dir, 'conv28', 5))
+    for classes in (5, 11):  # too few: classes 5-9 never conditioned on; too many: 10 never trained
+        with pytest.raises(UserError, match=f'--num-classes {classes}: idx:.* has 10 classes: use --num-classes 10'):
+            data.prepare_dataset(tiny_config(idx_dir, 'conv28', classes))
+    assert len(data.prepare_dataset(tiny_config(idx_dir, 'conv28', 10))) == 96
     with pytest.raises(UserError, match='--batch-size 500'):
         data.prepare_dataset(tiny_config(idx_dir, 'conv28', 0, batch_size=500))
 

@@ -1,4 +1,5 @@
 """CIFAR-10's binary files, folders of pictures, colour, and the memory-mapped cache: loading and every error."""
+import dataclasses
 import os
 
 import numpy as np
@@ -7,6 +8,8 @@ import pytest
 from conftest import tiny_colour_pictures, tiny_config, write_cifar10_batch
 from core import data
 from core.data import cifar10, folder as folders
+from core.data.cache import CacheWriter
+from core.data.resize import resize_images as plain_resize
 from core.errors import UserError
 
 
@@ -105,6 +108,30 @@ def test_damaged_pictures_are_skipped_with_a_warning(picture_dir, tmp_path, capl
     assert 'notes.png' in warned and 'cut.png' in warned and 'skipped' in warned
 
 
+def test_num_classes_must_be_the_classes_the_data_has(picture_dir, cifar_dir, tmp_path):
+    """One line with the count found; --num-classes 0 (unconditional) takes any data."""
+    for classes in (1, 3, 5):  # 1 is refused by validation; the data check says the same count
+        cfg = tiny_config(picture_dir, 'conv28', classes, dataset='folder', batch_size=4)
+        with pytest.raises(UserError, match=f'^--num-classes {classes}: folder:.* has 2 class subfolders: '
+                                            r'use --num-classes 2 \(or 0 for an unconditional GAN\)$'):
+            data.prepare_dataset(cfg)
+    assert data.prepare_dataset(tiny_config(picture_dir, 'conv28', 2, dataset='folder', batch_size=4)).class_names \
+        == ['circles', 'squares']
+    assert len(data.prepare_dataset(tiny_config(picture_dir, 'conv28', 0, dataset='folder', batch_size=4))) == 24
+    # A folder without subfolders is one class.
+    (tmp_path / 'one').mkdir()
+    for name in ('circles/00.png', 'squares/03.png'):
+        (tmp_path / 'one' / name.split('/')[1]).write_bytes(open(os.path.join(picture_dir, name), 'rb').read())
+    with pytest.raises(UserError, match=r'has 1 class: train it unconditionally with --num-classes 0$'):
+        data.prepare_dataset(tiny_config(str(tmp_path / 'one'), 'conv28', 2, dataset='folder', batch_size=2))
+    # The tiny CIFAR-10 holds labels 0, 3 and 6 only: no --num-classes trains every class it names.
+    cfg = tiny_config(cifar_dir, 'conv28', 10, dataset='cifar10', batch_size=4)
+    with pytest.raises(UserError, match=r'^--num-classes 10: cifar10:.* has 3 classes, labelled 0, 3, 6, not 0 to 2: '
+                                        'train it unconditionally with --num-classes 0$'):
+        data.prepare_dataset(cfg)
+    assert len(data.prepare_dataset(tiny_config(cifar_dir, 'conv28', 0, dataset='cifar10', batch_size=4))) == 20
+
+
 def test_folder_errors(tmp_path):
     cfg = tiny_config(str(tmp_path), 'lenet5', 0, dataset='folder', batch_size=4)
     with pytest.raises(UserError, match='no PNG or JPEG'):
@@ -134,6 +161,78 @@ def test_a_set_over_the_memory_budget_is_memory_mapped_once(source, cifar_dir, p
     monkeypatch.setattr(data, 'resize_images', lambda *a, **k: pytest.fail('resized again'))
     again = data.prepare_dataset(over)
     np.testing.assert_array_equal(again.images, in_memory.images)
+
+
+def _counting_resizes(monkeypatch):
+    """A list that grows by one each time the data is resized (that is, not read from a cache)."""
+    calls, resize = [], data.resize_images
+    monkeypatch.setattr(data, 'resize_images', lambda *a, **k: calls.append(1) or resize(*a, **k))
+    return calls
+
+
+def test_a_changed_source_file_makes_a_new_cache(cifar_dir, tmp_path, monkeypatch):
+    """The key hashes each source file's path, size and modification time: a new or edited file is seen."""
+    cfg = tiny_config(cifar_dir, 'lenet5', 0, dataset='cifar10', batch_size=4, cache_dir=str(tmp_path / 'cache'),
+                      memory_budget_mb=0.1)
+    resized = _counting_resizes(monkeypatch)
+    data.prepare_dataset(cfg)
+    data.prepare_dataset(cfg)
+    assert len(resized) == 1  # the second run read the cache
+    path = os.path.join(cifar_dir, cifar10.FILES['train'][0])  # the first 4 of the 20 training pictures
+    before = os.stat(path)
+    images, labels = tiny_colour_pictures(4, seed=99)
+    write_cifar10_batch(path, images, labels)  # the same size, other pictures
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 10 ** 9))  # a later time even on a coarse clock
+    edited = data.prepare_dataset(cfg)
+    assert len(resized) == 2
+    np.testing.assert_array_equal(edited.images[:4], plain_resize(images, 64))
+    np.testing.assert_array_equal(edited.labels[:4], labels)
+    write_cifar10_batch(path, *tiny_colour_pictures(6, seed=99))  # two more pictures
+    assert len(data.prepare_dataset(cfg)) == 22 and len(resized) == 3
+    assert len(list((tmp_path / 'cache').glob('*.json'))) == 3  # one cache per version of the data
+
+
+@pytest.mark.parametrize('damage', ['no-json', 'json-cut', 'json-other', 'images-cut', 'images-empty',
+                                    'labels-cut', 'labels-missing', 'half-written'])
+def test_a_damaged_or_half_written_cache_is_written_again(damage, cifar_dir, tmp_path, monkeypatch):
+    """What a killed process or a damaged disk leaves is never read as data: the set is resized again, the same."""
+    cache = tmp_path / 'cache'
+    cfg = tiny_config(cifar_dir, 'lenet5', 0, dataset='cifar10', batch_size=4, cache_dir=str(cache),
+                      memory_budget_mb=0.1)
+    expected = data.prepare_dataset(dataclasses.replace(cfg, memory_budget_mb=100))
+    data.prepare_dataset(cfg)
+    (meta,), (images,), (labels,) = (list(cache.glob(f'*.{kind}')) for kind in ('json', 'images.npy', 'labels.npy'))
+    cut = lambda path: path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])  # noqa: E731
+    if damage == 'no-json':  # killed after the arrays, before the JSON that completes a cache
+        meta.unlink()
+    elif damage == 'json-cut':
+        cut(meta)
+    elif damage == 'json-other':  # valid JSON, but not what the cache writes
+        meta.write_text('{"count": "20"}')
+    elif damage == 'images-cut':
+        cut(images)
+    elif damage == 'images-empty':
+        images.write_bytes(b'')
+    elif damage == 'labels-cut':
+        cut(labels)
+    elif damage == 'labels-missing':
+        labels.unlink()
+    else:  # killed while resizing: a partial images file, half filled, and nothing else
+        for path in (meta, images, labels):
+            path.unlink()
+        writer = CacheWriter(str(cache), meta.name[:-len('.json')], expected.images.shape)
+        writer.images[:10] = 7
+        writer.images.flush()
+        del writer
+        assert len(list(cache.glob('*.partial'))) == 1
+    resized = _counting_resizes(monkeypatch)
+    again = data.prepare_dataset(cfg)
+    assert len(resized) == 1 and isinstance(again.images, np.memmap)
+    np.testing.assert_array_equal(again.images, expected.images)
+    np.testing.assert_array_equal(again.labels, expected.labels)
+    assert not list(cache.glob('*.partial'))
+    data.prepare_dataset(cfg)
+    assert len(resized) == 1  # the cache written again is whole: read, not resized
 
 
 def test_an_unwritable_cache_is_one_clear_error(cifar_dir, tmp_path):

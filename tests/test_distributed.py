@@ -38,7 +38,17 @@ def newest_checkpoint(folder):
     return sorted(glob.glob(os.path.join(folder, 'checkpoints', 'iter-*')))[-1]
 
 
-def test_two_workers_update_the_weights_as_two_devices_of_one_process(idx_dir, tmp_path):
+@pytest.fixture(scope='module')
+def distributed_run(idx_dir, tmp_path_factory):
+    """A distributed CGAN run of 4 iterations (2 workers, 1 server): the folder and the launcher's stdout."""
+    out = str(tmp_path_factory.mktemp('dist') / 'run')
+    result = launch('CGAN/train.py', '--kvstore', 'dist_sync', '--data-dir', idx_dir, '--max-iters', '4',
+                    '--output-dir', out, *TINY)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
+    return out, result.stdout
+
+
+def test_two_workers_update_the_weights_as_two_devices_of_one_process(idx_dir, tmp_path, distributed_run):
     """2 workers + 1 server against one process splitting the same batches over cpu(0),cpu(1).
 
     Both compute each share's gradients, sum them and take one Adam step; the
@@ -46,17 +56,15 @@ def test_two_workers_update_the_weights_as_two_devices_of_one_process(idx_dir, t
     share's own; one process with two devices saves their mean, a distributed
     run worker 0's (README, "Several machines"), so those are left out.
     """
-    result = launch('CGAN/train.py', '--kvstore', 'dist_sync', '--data-dir', idx_dir, '--max-iters', '3',
-                    '--output-dir', str(tmp_path / 'dist'), *TINY)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr
-    assert '[rank 0] export:' in result.stdout and '[rank 1] this worker is done' in result.stdout
-    assert re.search(r'\[rank 1\] dist_sync: worker rank 1 of 2', result.stdout)
+    folder, stdout = distributed_run
+    assert '[rank 0] export:' in stdout and '[rank 1] this worker is done' in stdout
+    assert re.search(r'\[rank 1\] dist_sync: worker rank 1 of 2', stdout)
     # Only worker 0 wrote: one run folder, with its exports.
-    assert os.path.isfile(tmp_path / 'dist' / 'export' / 'cgan-generator-info.json')
-    one = run_script('CGAN/train.py', '--data-dir', idx_dir, '--max-iters', '3', '--output-dir',
+    assert os.path.isfile(os.path.join(folder, 'export', 'cgan-generator-info.json'))
+    one = run_script('CGAN/train.py', '--data-dir', idx_dir, '--max-iters', '4', '--output-dir',
                      str(tmp_path / 'one'), *TINY, '--context', 'cpu(0),cpu(1)')
     assert one.returncode == 0, one.stderr
-    dist, single = (checkpoint_weights(newest_checkpoint(str(tmp_path / name))) for name in ('dist', 'one'))
+    dist, single = (checkpoint_weights(newest_checkpoint(path)) for path in (folder, str(tmp_path / 'one')))
     assert dist.keys() == single.keys() and len(dist) > 20
     compared = 0
     for key in dist:
@@ -67,8 +75,13 @@ def test_two_workers_update_the_weights_as_two_devices_of_one_process(idx_dir, t
     assert compared > 15
 
 
-def test_a_distributed_run_resumes(idx_dir, tmp_path):
-    out = str(tmp_path / 'run')
+def test_a_distributed_run_resumes_exactly(idx_dir, tmp_path, distributed_run):
+    """2 iterations, then --resume to 4: the weights equal those of a distributed run that never stopped.
+
+    Every array of worker 0's checkpoint is compared, BatchNorm's running
+    statistics and the moving average included: worker 0 reloads its own.
+    """
+    out, straight = str(tmp_path / 'run'), distributed_run[0]
     first = launch('CGAN/train.py', '--kvstore', 'dist_sync', '--data-dir', idx_dir, '--max-iters', '2',
                    '--output-dir', out, *TINY)
     assert first.returncode == 0, first.stdout[-2000:] + first.stderr
@@ -76,6 +89,10 @@ def test_a_distributed_run_resumes(idx_dir, tmp_path):
                     '--output-dir', out, '--resume', *TINY)
     assert second.returncode == 0, second.stdout[-2000:] + second.stderr
     assert 'resumed from' in second.stdout and newest_checkpoint(out).endswith('iter-00000004')
+    resumed, uninterrupted = (checkpoint_weights(newest_checkpoint(folder)) for folder in (out, straight))
+    assert resumed.keys() == uninterrupted.keys() and any(k.startswith('generator_average.params:') for k in resumed)
+    for key in resumed:
+        np.testing.assert_allclose(resumed[key], uninterrupted[key], rtol=1e-5, atol=1e-7, err_msg=key)
 
 
 def start_training_job(idx_dir, folder):

@@ -20,12 +20,13 @@ REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'se
 FIGURES = ('loss_D', 'loss_G', 'D_x', 'D_G_z')
 
 
-@pytest.mark.parametrize('key', ['lenet5-0', 'deep_convolution-0', 'conv28-10', 'lenet5-10'])
-def test_seed_recipe_reproduces_the_losses_recorded_before_recipes(idx_dir, key):
-    """tests/make_seed_reference.py recorded 4 iterations with the code of commit 862eeff.
+@pytest.mark.parametrize('key', list(json.load(open(REFERENCE))))
+def test_seed_recipe_reproduces_the_recorded_losses(idx_dir, key):
+    """tests/make_seed_reference.py recorded 4 iterations of every architecture (its docstring says with which code).
 
-    That code ran the generator twice per iteration; the recipes run it once.
-    Same maths, so the same figures (up to float rounding on another CPU).
+    The first four keys come from commit 862eeff, before the recipes: that code
+    ran the generator twice per iteration; the recipes run it once. Same maths,
+    so the same figures (up to float rounding on another CPU).
     """
     expected = json.load(open(REFERENCE))[key]
     arch, classes = key.rsplit('-', 1)
@@ -34,6 +35,11 @@ def test_seed_recipe_reproduces_the_losses_recorded_before_recipes(idx_dir, key)
     for i, (g, e) in enumerate(zip(got, expected)):
         for name in FIGURES:
             assert g[name] == pytest.approx(e[name], rel=2e-3, abs=1e-4), (i, name)
+
+
+def test_the_reference_holds_every_architecture():
+    from core.networks import get_model_list
+    assert {key.rsplit('-', 1)[0] for key in json.load(open(REFERENCE))} == set(get_model_list())
 
 
 def test_the_reference_comparison_can_fail(idx_dir):
@@ -80,6 +86,20 @@ def test_mode_seeking_penalty_matches_numpy_and_grows_as_images_grow_alike():
     alike = images.copy()
     alike[4:] = alike[:4] + 0.01 * images[4:]  # the pairs' images almost equal: a collapsed generator
     assert mode_seeking_penalty(mx.nd.array(alike), mx.nd.array(noise)).asscalar() > 50 * got
+
+
+def test_hinge_loss_matches_its_formula():
+    """D: relu(1 - D(x)) + relu(1 + D(G(z))); G: -D(G(z)); per sample, for logits on both sides of each margin."""
+    from core.training.losses import get_loss
+    real = np.array([[-2.0], [-0.5], [0.3], [1.0], [2.5]], np.float32)
+    fake = np.array([[1.5], [-1.0], [-3.0], [0.2], [-0.9]], np.float32)
+    ones, zeros = mx.nd.ones((5, 1)), mx.nd.zeros((5, 1))
+    hinge = get_loss('hinge')
+    got_d = hinge.discriminator(mx.nd.array(real), mx.nd.array(fake), ones, zeros).asnumpy()
+    expected_d = np.maximum(0, 1 - real[:, 0]) + np.maximum(0, 1 + fake[:, 0])
+    np.testing.assert_allclose(got_d, expected_d, rtol=1e-6)
+    assert got_d.shape == (5,) and got_d[3] == pytest.approx(1.2)  # real on its margin: only the fake term
+    np.testing.assert_allclose(hinge.generator(mx.nd.array(fake), ones).asnumpy(), -fake[:, 0], rtol=1e-6)
 
 
 @pytest.mark.parametrize('layer', [SNDense(24, use_bias=False), SNConv2D(16, 3, use_bias=False)],
@@ -182,13 +202,22 @@ LEVERS = {
 }
 
 
-@pytest.mark.parametrize('arch,classes,levers', [
-    (arch, classes, levers) for arch, classes in [('conv28', 10), ('lenet5', 0)] for levers in LEVERS
-    if classes or levers != 'acgan'])  # conditioning means nothing without classes
+# deep_convolution (64x64, up to 1024 filters) is the slow one: spectral norm with each conditioning that
+# takes classes, on the seed recipe (no moving average to copy), one iteration on a batch of 2.
+CHEAP_LEVERS = {'sn-projection': dict(recipe='seed', spectral_norm=True, conditioning='projection'),
+                'sn-acgan': dict(recipe='seed', spectral_norm=True, conditioning='acgan')}
+RECIPE_CASES = [(arch, classes, levers, dict(LEVERS[levers], max_iters=3))
+                for arch, classes in [('conv28', 10), ('lenet5', 0)] for levers in LEVERS
+                if classes or levers != 'acgan'] + \
+               [('deep_convolution', 10, levers, dict(changes, batch_size=2, max_iters=1))
+                for levers, changes in CHEAP_LEVERS.items()]
+
+
+@pytest.mark.parametrize('arch,classes,levers,changes', RECIPE_CASES,
+                         ids=[f'{arch}-{classes}-{levers}' for arch, classes, levers, _ in RECIPE_CASES])
 def test_every_recipe_hybridizes_exports_and_reloads_with_the_sampling_generators_output(
-        idx_dir, tmp_path, levers, arch, classes):
-    cfg = tiny_config(idx_dir, arch, classes, max_iters=3, if_save_params=False, output_dir=str(tmp_path / 'run'),
-                      **LEVERS[levers])
+        idx_dir, tmp_path, levers, arch, classes, changes):
+    cfg = tiny_config(idx_dir, arch, classes, if_save_params=False, output_dir=str(tmp_path / 'run'), **changes)
     from core.training import Trainer, prepare_run
     cfg, run, _ = prepare_run(cfg, {}, resume=False)
     trainer = Trainer(cfg, run)

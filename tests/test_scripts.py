@@ -146,6 +146,15 @@ def test_data_errors(idx_dir, tmp_path):
     assert sorted(os.listdir(partial)) == ['train-images-idx3-ubyte.gz', 'train-labels-idx1-ubyte']
 
 
+def test_num_classes_that_the_folder_does_not_have_is_one_line(picture_dir, tmp_path):
+    """The issue's case: a folder of 2 class subfolders, --num-classes 5. Nothing trains, nothing is written."""
+    out = tmp_path / 'run'
+    result = run_script('CGAN/train.py', '--dataset', 'folder', '--data-dir', picture_dir, '--num-classes', '5',
+                        '--output-dir', str(out), *TINY)
+    assert_one_line_error(result, '--num-classes 5:', 'has 2 class subfolders', 'use --num-classes 2')
+    assert not out.exists()
+
+
 def test_ctrl_c_saves_a_checkpoint_and_resume_finishes(idx_dir, tmp_path):
     out = tmp_path / 'run'
     process = subprocess.Popen([sys.executable, 'train.py', '--data-dir', idx_dir, '--max-iters', '100000',

@@ -198,34 +198,43 @@ def test_two_devices_update_the_weights_as_one_device_does(arch, classes, tmp_pa
         weights = {f'{role}-{name}': p.data(contexts[-1]).asnumpy()
                    for role, net in (('G', gan.generator), ('D', gan.discriminator))
                    for name, p in net.collect_params().items()}
-        results[len(contexts)] = figures, weights, _adam_means(folder)
+        results[len(contexts)] = figures, weights, _adam_means(folder, gan)
     (figures_1, weights_1, means_1), (figures_2, weights_2, means_2) = results[1], results[2]
     assert figures_2 == pytest.approx(figures_1, rel=1e-5)
-    # Adam's mean after one step is 0.1 x the gradient: the summed, batch-normalised gradients agree.
+    # Adam's mean after one step is (1 - beta1) x the gradient: the summed, batch-normalised gradients agree.
     assert means_1.keys() == means_2.keys() and len(means_1) > 8
     for name in means_1:
         # Sums of many small terms differ in their last digits: compare as vectors, to 1%.
         # (A gradient not summed over the devices, or scaled by one device's batch, is off by 50-100%.)
         a, b = means_1[name], means_2[name]
         assert np.linalg.norm(b - a) <= 1e-2 * np.linalg.norm(a), name
-    # Adam's first step is about +-lr for every weight, its sign and size set by
-    # gradient / (|gradient| + 1e-8): where gradients are ~1e-8 (behind BatchNorm)
-    # the last digits decide. So: most weights agree closely, and all within 2 lr.
+    # Adam's first step is lr * gradient / (|gradient| + 1e-8): where gradients are ~1e-8 (behind BatchNorm)
+    # the last digits of the sums decide its size and sign, so only most weights agree closely. Where the
+    # gradient is over 1e-5 the step is +-lr to 0.1%, its sign the gradient's: there the two runs must agree
+    # to 1% of lr (measured: 0.25% at worst). A device that missed the update, or a step of the other sign,
+    # is off by lr or 2 lr.
     assert weights_1.keys() == weights_2.keys()
+    cfg, clear_share = gan.cfg, []
     for name in weights_1:
         assert np.isclose(weights_2[name], weights_1[name], rtol=1e-5, atol=1e-6).mean() > 0.9, name
-        np.testing.assert_allclose(weights_2[name], weights_1[name], rtol=0, atol=2 * max(gan.cfg.g_learning_rate, gan.cfg.d_learning_rate),
-                                   err_msg=name)
+        if name in means_1:
+            lr = cfg.g_learning_rate if name.startswith('G-') else cfg.d_learning_rate
+            clear = np.abs(means_1[name] / (1 - cfg.beta1)) > 1e-5
+            np.testing.assert_allclose(weights_2[name][clear], weights_1[name][clear], rtol=0, atol=0.01 * lr,
+                                       err_msg=name)
+            clear_share.append(clear.mean())
+    assert np.mean(clear_share) > 0.5  # the tight check covers most weights
 
 
-def _adam_means(folder):
-    """Adam's running mean of the gradients per parameter (it scales with the gradients, unlike the step)."""
+def _adam_means(folder, gan):
+    """Adam's running mean of the gradients, by 'G-' or 'D-' and parameter name (it scales with the gradients)."""
     means = {}
-    for role in ('generator', 'discriminator'):
+    for role, trainer in (('generator', gan.trainer_g), ('discriminator', gan.trainer_d)):
         with open(folder / f'{role}.states', 'rb') as f:
             states = pickle.load(f)
         states = states[0] if isinstance(states, tuple) else states
-        means.update({f'{role}-adam-mean-{index}': mean.asnumpy() for index, (mean, _) in states.items()})
+        means.update({f'{role[0].upper()}-{trainer._params[index].name}': mean.asnumpy()
+                      for index, (mean, _) in states.items()})
     return means
 
 
@@ -316,9 +325,12 @@ def test_checkpoint_minutes_saves_inside_an_epoch(idx_dir, tmp_path, monkeypatch
 
 
 def _read_events(folder):
-    """(tag, step, value) of every scalar and image in the TensorBoard event files under ``folder``.
+    """(tag, step, value) of every scalar and image that TensorBoard shows from the event files under ``folder``.
 
     The files are TFRecord streams (length, its CRC, an Event protobuf, its CRC); images come back decoded.
+    As TensorBoard does for files of version 'brain.Event:2' (tensorboardX's), they are read in name order,
+    and a SessionLog START at step S (what a writer with ``purge_step=S`` writes first) hides every event
+    read before it at step S or later.
     """
     import glob
     import io
@@ -333,6 +345,8 @@ def _read_events(folder):
             (length,) = struct.unpack('<Q', data[pos:pos + 8])
             event = event_pb2.Event.FromString(data[pos + 12:pos + 12 + length])
             pos += 12 + length + 4
+            if event.HasField('session_log') and event.session_log.status == event_pb2.SessionLog.START:
+                found = [entry for entry in found if entry[1] < event.step]
             for value in event.summary.value:
                 if value.HasField('image'):
                     picture = matplotlib.image.imread(io.BytesIO(value.image.encoded_image_string), format='png')
@@ -361,3 +375,28 @@ def test_tensorboard_logs_losses_quality_and_sample_grids(idx_dir, tmp_path):
     grids = dict(grids)
     png = matplotlib.image.imread(os.path.join(run.samples, 'iter-00000003.png'))[..., 0]
     np.testing.assert_allclose(grids[3][..., 0], png, atol=1 / 255 + 1e-6)  # the same picture as the PNG
+
+
+def test_tensorboard_hides_what_a_killed_run_wrote_after_its_last_checkpoint(idx_dir, tmp_path):
+    """Killed after iteration 6 but before its checkpoint, resumed from iteration 3 to 5: each step shows once.
+
+    Without the purge, TensorBoard would show steps 4 and 5 twice and the dead process's step 6 (its losses,
+    its epoch figure and its sample grid), which the resumed run never reached.
+    """
+    import shutil
+
+    cfg = tiny_config(idx_dir, 'conv28', 10, batch_size=32, epochs=2, save_period=1, draw_iter_num=3,
+                      tensorboard=True, output_dir=str(tmp_path / 'run'))
+    _, run, _ = run_training(cfg, {})  # 3 iterations an epoch: checkpoints at 3 and 6
+    assert {step for tag, step, _ in _read_events(run.folder) if tag == 'train/loss_D'} == set(range(1, 7))
+    shutil.rmtree(run.latest_checkpoint())  # what the kill left: the events of 4 to 6, no checkpoint after 3
+    _, run, _ = run_training(cfg, {'max_iters': 5}, resume=True)
+    events = _read_events(run.folder)
+    state = json.load(open(os.path.join(run.latest_checkpoint(), 'state.json')))
+    assert [h['iteration'] for h in state['history']] == [1, 2, 3, 4, 5]
+    for key, tag in (('loss_D', 'train/loss_D'), ('loss_G', 'train/loss_G'), ('D_G_z', 'train/D_G_z')):
+        shown = [(step, value) for t, step, value in events if t == tag]
+        assert [step for step, _ in shown] == [1, 2, 3, 4, 5], tag
+        assert [value for _, value in shown] == pytest.approx([h[key] for h in state['history']])
+    assert [step for t, step, _ in events if t == 'train/images_per_second'] == [3]  # the dead run's epoch 2: hidden
+    assert [step for t, step, _ in events if t == 'samples'] == [3, 5]

@@ -138,9 +138,7 @@ def prepare_dataset(cfg, split='train'):
     else:
         data = load_images(cfg.dataset, cfg.data_dir, cfg.image_size, cfg.channels, split, cfg.memory_budget_mb,
                            cfg.cache_dir)
-    if cfg.num_classes and (data.labels.min() < 0 or data.labels.max() >= cfg.num_classes):
-        raise UserError(f"--num-classes {cfg.num_classes}: the data's labels run from "
-                        f"{data.labels.min()} to {data.labels.max()}")
+    check_classes(cfg.num_classes, data)
     if len(data) < cfg.batch_size:
         raise UserError(f"--batch-size {cfg.batch_size}: the data has only {len(data)} images")
     if is_points(data.images):
@@ -150,6 +148,29 @@ def prepare_dataset(cfg, split='train'):
     log.info("data: %d images from %s, %dx%d, %d channel(s), in %s", len(data), data.source, cfg.image_size,
              cfg.image_size, data.channels, where)
     return data
+
+
+def check_classes(num_classes, data):
+    """Refuse a conditional run unless each of its classes 0..num_classes-1 has images, and no other class does.
+
+    A class without images would never be trained (its samples stay noise); a
+    label past the last class breaks the one-hot input. The message says how
+    many classes the data has: a folder's class subfolders, a dataset's distinct labels.
+    """
+    if not num_classes:
+        return  # unconditional: the labels are not used
+    present = np.unique(data.labels)
+    if np.array_equal(present, np.arange(num_classes)):
+        return
+    found = len(present)
+    noun = 'class' if found == 1 else 'class subfolders' if data.source.startswith('folder:') else 'classes'
+    has = f"--num-classes {num_classes}: {data.source} has {found} {noun}"
+    if not np.array_equal(present, np.arange(found)):  # gaps in the labels: no --num-classes fits
+        shown = ', '.join(map(str, present[:10])) + (', ...' if found > 10 else '')
+        raise UserError(f"{has}, labelled {shown}, not 0 to {found - 1}: train it unconditionally with --num-classes 0")
+    if found < 2:
+        raise UserError(f"{has}: train it unconditionally with --num-classes 0")
+    raise UserError(f"{has}: use --num-classes {found} (or 0 for an unconditional GAN)")
 
 
 def default_cache_dir():

@@ -46,14 +46,16 @@ def open_cached(cache_dir, key):
     try:
         with open(meta_path) as f:
             meta = json.load(f)
+        # KeyError, TypeError: JSON that is not what commit() writes (edited by hand, or another version's).
+        count, source, class_names = meta['count'], meta['source'], list(meta.get('class_names', []))
         images = np.load(images_path, mmap_mode='r')
         labels = np.load(labels_path)
-    except (OSError, ValueError):
+    except (OSError, ValueError, KeyError, TypeError):
         return None  # damaged: the caller writes it again
-    count = meta.get('count', -1)
-    if images.dtype != np.uint8 or images.ndim != 4 or len(images) < count or len(labels) != count:
+    if not isinstance(count, int) or images.dtype != np.uint8 or images.ndim != 4 or len(images) < count \
+            or len(labels) != count:
         return None
-    return ImageSet(images[:count], labels, meta['source'], meta.get('class_names', []))
+    return ImageSet(images[:count], labels, source, class_names)
 
 
 class CacheWriter:

@@ -25,7 +25,10 @@ class TensorBoardLog:
             from tensorboardX import SummaryWriter
         except ImportError:
             raise UserError("--tensorboard needs tensorboardX: pip install tensorboardX") from None
-        self.writer = SummaryWriter(logdir=folder, purge_step=resume_at or None, flush_secs=30)
+        # TensorBoard hides the events at the purge step and after. Those at ``resume_at`` itself belong to the
+        # checkpointed iteration (its losses, its epoch's figures, its grid), which the resumed run does not
+        # write again: the purge starts one step later.
+        self.writer = SummaryWriter(logdir=folder, purge_step=resume_at + 1 if resume_at else None, flush_secs=30)
 
     def step(self, iteration, figures):
         for key, tag in STEP_TAGS.items():
