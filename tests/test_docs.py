@@ -144,6 +144,7 @@ def launcher_parser():
 PARSERS = {script: (lambda script=script: parser_of(lambda: script_main(script)([])))
            for script in ('train.py', 'test.py', 'CGAN/train.py', 'CGAN/test.py')}
 PARSERS['-m core.launch'] = launcher_parser
+PARSERS['-m core.judge'] = lambda: parser_of(lambda: __import__('core.judge').judge.main([]))
 
 
 def shell_commands(text):
@@ -218,9 +219,10 @@ def test_a_made_up_option_is_reported():
             ".venv/bin/python test.py --onnx --digits 3\npip install tensorboard\n```\n")
     assert [unknown_options(c) for c in shell_commands(text)] == [
         ['train.py: --no-such-option'], [], ['CGAN/train.py: --bogus'], ['test.py: --digits'], []]
-    assert unknown_options(['python3', '-m', 'core.judge', '--floor']) == ['-m core.judge: no parser known to '
-                                                                           'tests/test_docs.py']
-    assert unknown_options(['python3', '-m', 'core.judge', '--floor'], strict=False) == []
+    assert unknown_options(['python3', '-m', 'core.judge', '--floor', '--bogus']) == ['-m core.judge: --bogus']
+    assert unknown_options(['python3', '-m', 'core.sampling', '--x']) == ['-m core.sampling: no parser known to '
+                                                                         'tests/test_docs.py']
+    assert unknown_options(['python3', '-m', 'core.sampling', '--x'], strict=False) == []
     assert inline_commands("Run `python3 CGAN/test.py --digits 3 1 4`, then\n`python3 train.py\n--epochs 1`.") == [
         ['python3', 'CGAN/test.py', '--digits', '3', '1', '4'], ['python3', 'train.py', '--epochs', '1']]
 

@@ -13,7 +13,7 @@ from core.networks.layers import SNConv2D, SNDense, _spectrally_normalized
 from core.sampling import ExportedGenerator, OnnxGenerator
 from core.training import run_training
 from core.training.average import MovingAverage
-from core.training.losses import mode_seeking_penalty
+from core.training.terms import mode_seeking_penalty
 from make_seed_reference import record
 
 REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'seed_recipe_reference.json')

@@ -188,7 +188,7 @@ def test_the_seeds_settings_files_are_shipped():
 
 def test_code_loss_matches_numpy():
     from core.data.codes import draw_codes
-    from core.training.losses import code_loss
+    from core.training.terms import code_loss
     rng = np.random.default_rng(0)
     read = rng.normal(size=(6, 12)).astype(np.float32)
     codes = draw_codes(rng, 6)

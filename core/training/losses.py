@@ -13,7 +13,6 @@ import mxnet as mx
 from mxnet import gluon
 
 from .terms import Term
-from .terms import code_loss, mode_seeking_penalty  # noqa: F401 (their home is terms/; older callers import them here)
 
 
 class NonSaturatingLoss:
