@@ -210,7 +210,7 @@ class Trainer:
         self.points = datalib.is_points(self.dataset.images)  # seed 004's toy: 2-D points, not pictures
         if not cfg.channels and not self.points:  # follow the data: config.json and the export record it
             self.cfg = cfg = dataclasses.replace(cfg, channels=self.dataset.channels)
-        if cfg.evaluate and not self.points:  # the judge, found once: a missing one is said before training
+        if cfg.evaluate and self.writes and not self.points:  # the judge, found once, before training
             from ..judge import find_judge
             try:
                 self.judge = find_judge(cfg.resolved().dataset, cfg.data_dir, cfg.judge)
