@@ -114,6 +114,23 @@ def plot(path, results, minutes):
     plt.close(fig)
 
 
+def write(args, argv, results, started, judge):
+    """Write OUT.md, OUT.json and OUT.png from the rows so far; returns the Markdown header."""
+    command = ' '.join(['python3', 'bench/quality_matrix.py'] + (argv if argv is not None else sys.argv[1:]))
+    header = (f"# Every network after {args.minutes:g} minutes of training on MNIST\n\n"
+              f"- Started {started:%Y-%m-%d %H:%M}; machine: {machine()}\n"
+              f"- Versions: Python {platform.python_version()}, mxnet {mx.__version__}, numpy {np.__version__}\n"
+              f"- Command: `{command}`\n"
+              f"- Each network with its default settings (the tuned recipe); 10,000 samples of its moving-average "
+              f"generator, judged by {judge.name}; several seeds: mean (min to max).\n\n")
+    with open(args.out + '.md', 'w') as f:
+        f.write(header + table(results) + '\n')
+    with open(args.out + '.json', 'w') as f:
+        json.dump({'minutes': args.minutes, 'machine': machine(), 'command': command, 'results': results}, f, indent=1)
+    plot(args.out + '.png', results, args.minutes)
+    return header
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--minutes', type=float, default=10.0, help='training minutes per network and seed')
@@ -136,18 +153,7 @@ def main(argv=None):
             results[name].append(row)
             print(f"{name} seed {seed}: iteration {row['iteration']} ({row['epochs']:.2f} epochs): "
                   f"{format_figures(row)}", flush=True)
-    command = ' '.join(['python3', 'bench/quality_matrix.py'] + (argv if argv is not None else sys.argv[1:]))
-    header = (f"# Every network after {args.minutes:g} minutes of training on MNIST\n\n"
-              f"- Started {started:%Y-%m-%d %H:%M}; machine: {machine()}\n"
-              f"- Versions: Python {platform.python_version()}, mxnet {mx.__version__}, numpy {np.__version__}\n"
-              f"- Command: `{command}`\n"
-              f"- Each network with its default settings (the tuned recipe); 10,000 samples of its moving-average "
-              f"generator, judged by {judge.name}; several seeds: mean (min to max).\n\n")
-    with open(args.out + '.md', 'w') as f:
-        f.write(header + table(results) + '\n')
-    with open(args.out + '.json', 'w') as f:
-        json.dump({'minutes': args.minutes, 'machine': machine(), 'command': command, 'results': results}, f, indent=1)
-    plot(args.out + '.png', results, args.minutes)
+            header = write(args, argv, results, started, judge)  # after every row: a stopped run keeps what it has
     print(header + table(results))
     return 0
 
