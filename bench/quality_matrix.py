@@ -66,14 +66,15 @@ def train_and_judge(cfg, minutes, judge, folder):
 
 def summarize(rows):
     """Mean and spread (min to max) of a network's seeds."""
-    keys = ('frechet_distance', 'kernel_distance', 'precision', 'recall', 'classifier_score', 'class_evenness')
+    keys = ('frechet_distance', 'kernel_distance', 'precision', 'recall', 'density', 'coverage', 'classifier_score',
+            'class_evenness')
     return {k: (float(np.mean([r[k] for r in rows])), min(r[k] for r in rows), max(r[k] for r in rows)) for k in keys}
 
 
 def table(results):
-    lines = ["| network | seeds | iterations (epochs) | FID | KID | precision | recall | classifier score | evenness "
-             "| conditional accuracy | targets met (score >= 8, evenness >= 0.95) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| network | seeds | iterations (epochs) | FID | KID | precision | recall | density | coverage "
+             "| classifier score | evenness | conditional accuracy | targets met (score >= 8, evenness >= 0.95) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, rows in results.items():
         s = summarize(rows)
 
@@ -85,7 +86,8 @@ def table(results):
         cells = [name, ', '.join(str(r['seed']) for r in rows),
                  f"{int(np.mean([r['iteration'] for r in rows]))} ({np.mean([r['epochs'] for r in rows]):.2f})",
                  cell('frechet_distance', '.1f'), cell('kernel_distance', '.3f'), cell('precision', '.3f'),
-                 cell('recall', '.3f'), cell('classifier_score', '.2f'), cell('class_evenness', '.3f'),
+                 cell('recall', '.3f'), cell('density', '.3f'), cell('coverage', '.3f'),
+                 cell('classifier_score', '.2f'), cell('class_evenness', '.3f'),
                  f"{np.mean(accuracy):.3f}" if accuracy else '-', f"{met} of {len(rows)}"]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
@@ -114,20 +116,22 @@ def plot(path, results, minutes):
     plt.close(fig)
 
 
-def write(args, argv, results, started, judge):
-    """Write OUT.md, OUT.json and OUT.png from the rows so far; returns the Markdown header."""
-    command = ' '.join(['python3', 'bench/quality_matrix.py'] + (argv if argv is not None else sys.argv[1:]))
-    header = (f"# Every network after {args.minutes:g} minutes of training on MNIST\n\n"
-              f"- Started {started:%Y-%m-%d %H:%M}; machine: {machine()}\n"
-              f"- Versions: Python {platform.python_version()}, mxnet {mx.__version__}, numpy {np.__version__}\n"
-              f"- Command: `{command}`\n"
+def write(out, run, results):
+    """Write OUT.md, OUT.json and OUT.png from the rows so far; returns the Markdown header.
+
+    ``run``: the minutes, the command, the start and the judge's name.
+    """
+    header = (f"# Every network after {run['minutes']:g} minutes of training on MNIST\n\n"
+              f"- Started {run['started']}; machine: {run['machine']}\n"
+              f"- Versions: {run['versions']}\n"
+              f"- Command: `{run['command']}`\n"
               f"- Each network with its default settings (the tuned recipe); 10,000 samples of its moving-average "
-              f"generator, judged by {judge.name}; several seeds: mean (min to max).\n\n")
-    with open(args.out + '.md', 'w') as f:
+              f"generator, judged by {run['judge']}; several seeds: mean (min to max).\n\n")
+    with open(out + '.md', 'w') as f:
         f.write(header + table(results) + '\n')
-    with open(args.out + '.json', 'w') as f:
-        json.dump({'minutes': args.minutes, 'machine': machine(), 'command': command, 'results': results}, f, indent=1)
-    plot(args.out + '.png', results, args.minutes)
+    with open(out + '.json', 'w') as f:
+        json.dump(dict(run, results=results), f, indent=1)
+    plot(out + '.png', results, run['minutes'])
     return header
 
 
@@ -138,12 +142,23 @@ def main(argv=None):
     parser.add_argument('--lenet5-seeds', type=int, default=5, help='seeds 0..N-1 of lenet5 (the others: seed 0)')
     parser.add_argument('--out', default=os.path.join(ROOT, 'bench', 'quality-matrix'),
                         help='where to write OUT.md, OUT.json and OUT.png')
+    parser.add_argument('--rewrite', action='store_true',
+                        help='train nothing: write OUT.md and OUT.png again from OUT.json (after a change of the table)')
     args = parser.parse_args(argv)
+    if args.rewrite:
+        with open(args.out + '.json') as f:
+            run = json.load(f)
+        results = run.pop('results')
+        print(write(args.out, run, results) + table(results))
+        return 0
     if args.minutes <= 0 or args.lenet5_seeds < 1:
         parser.error('--minutes must be above 0 and --lenet5-seeds at least 1')
     judge = load_judge()
     results = {}
-    started = datetime.datetime.now()
+    run = {'minutes': args.minutes, 'started': f"{datetime.datetime.now():%Y-%m-%d %H:%M}", 'machine': machine(),
+           'versions': f"Python {platform.python_version()}, mxnet {mx.__version__}, numpy {np.__version__}",
+           'command': ' '.join(['python3', 'bench/quality_matrix.py'] + (argv if argv is not None else sys.argv[1:])),
+           'judge': judge.name}
     for name in args.networks:
         results[name] = []
         for seed in range(args.lenet5_seeds if name == 'lenet5' else 1):
@@ -153,7 +168,7 @@ def main(argv=None):
             results[name].append(row)
             print(f"{name} seed {seed}: iteration {row['iteration']} ({row['epochs']:.2f} epochs): "
                   f"{format_figures(row)}", flush=True)
-            header = write(args, argv, results, started, judge)  # after every row: a stopped run keeps what it has
+            header = write(args.out, run, results)  # after every row: a stopped run keeps what it has
     print(header + table(results))
     return 0
 
