@@ -216,7 +216,7 @@ def _load_mnist_judge(ctx=None):
 
 
 def default_judge_dirs(data_dir):
-    """Where the judge of the data in ``data_dir`` is looked for, in order: beside the data, then the project's judges/."""
+    """Where the judge of the data in ``data_dir`` is looked for, in order: beside it, then the project's judges/."""
     from .paths import JUDGES_ROOT
     data_dir = os.path.abspath(data_dir)
     label = os.path.basename(os.path.normpath(data_dir)) or 'data'
@@ -236,7 +236,8 @@ def find_judge(dataset, data_dir, judge='auto', ctx=None):
     if judge != 'auto':
         return load_judge(judge, ctx)
     if not data_dir:
-        raise UserError(f"no judge for --dataset {dataset}: the run does not record its --data-dir; give --judge FOLDER")
+        raise UserError(f"no judge for --dataset {dataset}: the run does not record its --data-dir; "
+                        "give --judge FOLDER")
     for folder in default_judge_dirs(data_dir):
         if os.path.isfile(os.path.join(folder, INFO_NAME)):
             return load_judge(folder, ctx)

