@@ -26,7 +26,7 @@ setup(
         'cpu': ['mxnet==1.9.1'],
         'gpu': ['mxnet-cu112==1.9.1'],
         'test': ['pytest>=7'],
-        # No code here imports gluoncv (README, "Packages"): for users who want its model zoo beside ours.
+        # No code here imports gluoncv (docs/install.md): for users who want its model zoo beside ours.
         'gluoncv': ['gluoncv==0.10.5.post0'],
     },
 )

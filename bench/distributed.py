@@ -8,7 +8,7 @@ every gradient to the server and back: the communication cost per iteration, in 
 server (each worker trains half of every batch). Each setting trains the model's default batch on
 random images for a few warm-up iterations, then times ``--iterations`` more. Prints the machine, the
 versions, images per second, ms per iteration, the ms spent in the gradient exchange, and the model's
-gradient bytes; then what k machines should give at a stated network bandwidth (README, "Several machines").
+gradient bytes; then what k machines should give at a stated network bandwidth (docs/distributed.md).
 """
 import argparse
 import dataclasses

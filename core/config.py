@@ -157,7 +157,7 @@ class GANConfig:
     # Several devices, e.g. 'gpu(0),gpu(1)', split each batch between them (data parallel).
     context: str = _setting('auto', "'auto' (a GPU when one exists, else the CPU), 'cpu', 'gpu(N)', "
                                     "or a comma-separated list such as 'gpu(0),gpu(1)' to split each batch")
-    # Several processes or machines: python3 -m core.launch starts them (README, "Several machines").
+    # Several processes or machines: python3 -m core.launch starts them (docs/distributed.md).
     kvstore: str = _setting('auto', "'auto' (one process) or 'dist_sync': one worker of a job that "
                                     "`python3 -m core.launch` starts; the workers share each batch and "
                                     "mxnet's parameter servers sum their gradients")

@@ -12,8 +12,8 @@ resolved values are what a run saves in its config.json.
   deep_convolution), learning rate 5e-4 for both networks (8e-4 for
   lenet5's generator), a moving average of the generator for sampling and
   export, the mode-seeking term in G's loss, and for lenet5 the translation
-  of D's inputs and two G updates per D update (README, "Training
-  recipes"; the trials are in bench/trials.jsonl).
+  of D's inputs and two G updates per D update (docs/recipes.md; the
+  trials are in bench/trials.jsonl).
 """
 
 
@@ -56,7 +56,7 @@ RECIPES = {
         loss='bce',
         # 2.5x the seed's for both networks: faster at equal stability (trials). lenet5's G at 8e-4 with the
         # mode-seeking weight 1 (below): whole epochs on seeds 0, 1, 2 gave FID 98.4, 82.9, 94.3 against
-        # 97.3, 82.3, 145.3 with G at 5e-4 and weight 0.3 (README, "How the tuned recipe was chosen"). D at
+        # 97.3, 82.3, 145.3 with G at 5e-4 and weight 0.3 (docs/recipes.md, "How the tuned recipe was chosen"). D at
         # 3e-4 won a whole epoch on seed 0 (FID 91.0 against 97.3) and lost one on seed 1 (95.6 against 82.3).
         g_learning_rate=PerArchitecture(5e-4, lenet5=8e-4),
         d_learning_rate=5e-4,
@@ -69,12 +69,12 @@ RECIPES = {
         # the trials) one seed in three dropped classes by the end of its epoch (FID 145.3, evenness 0.877);
         # at 1 all three kept every class (evenness 0.95 to 0.96), and G's faster rate (above) pays with it.
         # With two G updates (below) the weight 2 pays more: one epoch on seeds 0, 1, 2 gave FID 52.2, 76.7,
-        # 50.3 against 76.6, 69.9, 69.8 at 1 (README, "How the tuned recipe was chosen").
+        # 50.3 against 76.6, 69.9, 69.8 at 1 (docs/recipes.md, "How the tuned recipe was chosen").
         mode_seeking=PerArchitecture(1.0, lenet5=2.0),
         # lenet5's D runs away from its G late in the epoch and after it (seed 2: FID 94.3 after one epoch,
         # 116.2 after 1.64). Two G updates per D update hold it: one epoch on seeds 0, 1, 2 gave FID
         # 76.6, 69.9, 69.8 against 98.4, 82.9, 94.3, in about 1.6x the time per epoch; at equal time (seed 2,
-        # about 815 s) 69.8 against 116.2 (README, "How the tuned recipe was chosen").
+        # about 815 s) 69.8 against 116.2 (docs/recipes.md, "How the tuned recipe was chosen").
         g_steps=PerArchitecture(1, lenet5=2),
         # lenet5's D cannot see the last 4 rows and columns of its 64x64 input (training/augment.py): moving the
         # images it sees by up to 1/8 of their size ends the white frames (FID 245 after 900 iterations, against

@@ -8,6 +8,6 @@ def configure_threads():
     mxnet 1.9.1 runs its operators on one OpenMP thread on this project's
     2-core machines unless OMP_NUM_THREADS is set before ``import mxnet``;
     with it set to the core count the same training runs about twice as fast
-    (measured, see README). A value the user exported wins.
+    (measured: docs/benchmarks.md). A value the user exported wins.
     """
     os.environ.setdefault("OMP_NUM_THREADS", str(os.cpu_count() or 1))

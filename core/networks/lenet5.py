@@ -10,7 +10,7 @@ class LeNet5Discriminator(Discriminator):
     One addition to seed 000's list: a minibatch standard-deviation feature
     map joins the last pooled features (128 + 1 channels of 4x4) before the
     dense layers. Without it this pair collapses to one digit within an epoch,
-    in MXNet and in PyTorch alike (README, Known problems); it adds no layer,
+    in MXNet and in PyTorch alike (docs/troubleshooting.md); it adds no layer,
     only 16 inputs (one 4x4 plane) to the 1024-unit layer's 2,048.
 
     Parameters

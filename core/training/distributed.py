@@ -25,7 +25,7 @@ from ..errors import UserError
 log = logging.getLogger(__name__)
 
 LAUNCH_HINT = ("python3 -m core.launch --workers 2 --servers 1 -- python3 train.py --kvstore dist_sync ... "
-               "(README, \"Several machines\")")
+               "(docs/distributed.md)")
 
 
 class Cluster:

@@ -56,7 +56,7 @@ class GAN:
     one optimizer step applies them, as one device would with the whole batch.
     The one difference: BatchNorm normalises each share by its own statistics
     (as mxnet's and gluon-cv's multi-GPU training does): mxnet 1.9.1's
-    SyncBatchNorm deadlocks on CPU contexts (measured; README, "Several
+    SyncBatchNorm deadlocks on CPU contexts (measured; docs/distributed.md, "Several
     devices"), so it is not used.
     """
 

@@ -24,7 +24,7 @@ class AuxiliaryClassifier(Term):
     def discriminator_loss(self, judged):
         # D learns to name the class of real images. Not of generated ones, as
         # the paper does: in 300-iteration trials that made the digits worse
-        # (README, "Training recipes").
+        # (docs/recipes.md).
         return self.class_loss(judged.real_head, judged.labels)
 
     def generator_loss(self, judged):

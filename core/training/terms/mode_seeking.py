@@ -12,7 +12,7 @@ def mode_seeking_penalty(images, noise, eps=1e-5):
     alike images. Added to G's loss, it pushes G to spread its images out. On
     lenet5 the seed's training collapses within 20 iterations to a few dark
     shapes; this term is what kept it drawing digits in the 400-iteration trials
-    (README, "Training recipes").
+    (docs/recipes.md).
     """
     half = images.shape[0] // 2
     image_gap = mx.nd.mean(mx.nd.abs(images[:half] - images[half:2 * half]))
