@@ -54,7 +54,7 @@ def test_two_workers_update_the_weights_as_two_devices_of_one_process(idx_dir, t
     Both compute each share's gradients, sum them and take one Adam step; the
     trained weights must agree. BatchNorm's running statistics are each
     share's own; one process with two devices saves their mean, a distributed
-    run worker 0's (README, "Several machines"), so those are left out.
+    run worker 0's (docs/distributed.md), so those are left out.
     """
     folder, stdout = distributed_run
     assert '[rank 0] export:' in stdout and '[rank 1] this worker is done' in stdout
