@@ -10,6 +10,7 @@ import numpy as np
 from mxnet import gluon
 
 from . import data as datalib
+from .judge import Judge
 
 ROTATIONS = 4
 PROJECTION = 64  # the contrastive head's width (the 128 features below it are what the judge compares)
@@ -22,9 +23,8 @@ def _model_input(images_uint8):
 
 
 def _predictions(net, images):
-    """The arg-max of the network's outputs for float images in [-1, 1], in batches."""
-    return np.concatenate([net(mx.nd.array(images[start:start + 500])).asnumpy().argmax(axis=1)
-                           for start in range(0, len(images), 500)])
+    """The arg-max of the network's outputs for float (N, C, S, S) images in [-1, 1], read as a judge reads."""
+    return Judge(net, {'size': images.shape[-1], 'channels': images.shape[1]}).read(images)[0].argmax(axis=1)
 
 
 class ClassifierTask:
