@@ -33,7 +33,7 @@ from . import data as datalib
 from .errors import UserError
 from .fileio import atomic_folder, atomic_path, write_json
 from .judge import (INFO_FILE, INFO_NAME, JUDGE_SIZE, JUDGE_SUBFOLDER, PARAMS_DIR, PARAMS_FILE, PARAMS_NAME,
-                    REFERENCE_NAME, Judge, JudgeNet, default_judge_dirs, format_figures, load_judge)
+                    REFERENCE_NAME, Judge, JudgeNet, default_judge_dirs, format_figures, load_judge, short_hash)
 from .judge_tasks import TASKS
 
 log = logging.getLogger(__name__)
@@ -96,12 +96,10 @@ def run(args):
             'training_seconds': round(seconds, 1), 'mxnet_version': mx.__version__,
             'command': f"python3 -m core.judge --dataset {args.dataset} --data-dir {args.data_dir} --kind {kind} "
                        f"--epochs {args.epochs} --seed {args.seed}"}
-    judge = Judge(net, info)
-    reference = judge.read(datalib.to_model_range(data.reference.images))[1]
-    judge.info['name'] = f"{args.dataset}-{info_label(args.data_dir)}-{kind}-{_weights_id(net)}"
-    judge._reference = reference
+    info['name'] = f"{args.dataset}-{info_label(args.data_dir)}-{kind}-{_weights_id(net)}"
+    judge = Judge(net, info, load_reference_images=lambda: datalib.to_model_range(data.reference.images))
     info['floor'] = _rounded(data.floor(judge))
-    _write_judge(folder, net, info, reference, replace=args.force)
+    _write_judge(folder, net, info, judge.reference(), replace=args.force)
     log.info("judge %s: %s accuracy %.4f on %s, %.0f s of training; wrote %s", info['name'], info['accuracy_of'],
              accuracy, data.test_name, seconds, folder)
     log.info("real against real: %s", format_figures(info['floor']))
@@ -114,11 +112,8 @@ def info_label(data_dir):
 
 def _weights_id(net):
     """8 hex digits that tell these weights from any other judge's (a hash of the parameters' bytes)."""
-    import hashlib
-    digest = hashlib.sha1()
-    for name, param in sorted(net.collect_params().items()):
-        digest.update(name.encode() + param.data().asnumpy().tobytes())
-    return digest.hexdigest()[:8]
+    return short_hash(name.encode() + param.data().asnumpy().tobytes()
+                      for name, param in sorted(net.collect_params().items()))
 
 
 def _rounded(figures):
