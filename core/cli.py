@@ -49,15 +49,18 @@ class BarProgress:
         else:
             self.running = {k: 0.9 * self.running[k] + 0.1 * v for k, v in figures.items()}
         r = self.running
+        # --augment-probability auto's p as it is now, not averaged.
+        p = f" augment p {figures['augment_p']:.3f}" if 'augment_p' in figures else ''
         self.bar.set_postfix_str(f"loss_D {r['loss_D']:.3f} loss_G {r['loss_G']:.3f} "
-                                 f"D(x) {r['D_x']:.2f} D(G(z)) {r['D_G_z']:.2f}", refresh=False)
+                                 f"D(x) {r['D_x']:.2f} D(G(z)) {r['D_G_z']:.2f}{p}", refresh=False)
         self.bar.update(1)
 
     def epoch_end(self, summary):
         self.close()
         self.message(f"epoch {summary['epoch']}: loss_D {summary['loss_D']:.4f} loss_G {summary['loss_G']:.4f} "
                      f"D(x) {summary['D_x']:.3f} D(G(z)) {summary['D_G_z']:.3f}, {summary['seconds']:.1f} s "
-                     f"({summary['images_per_second']:.1f} img/s)")
+                     f"({summary['images_per_second']:.1f} img/s)"
+                     + (f", augment p {summary['augment_p']:.3f}" if 'augment_p' in summary else ''))
         if 'quality' in summary:
             from .judge import format_figures
             self.message(f"epoch {summary['epoch']} quality: {format_figures(summary['quality'])}")

@@ -54,6 +54,11 @@ def _losses():
     return list(LOSSES)
 
 
+def _augmentations():
+    from .training.augment import AUGMENTATIONS
+    return list(AUGMENTATIONS)
+
+
 def _names(names):
     return ', '.join(names)
 
@@ -130,6 +135,15 @@ class GANConfig:
     translate: Optional[float] = _recipe_setting("move the images D sees, real and generated alike, by up to this "
                                                  "fraction of their size, a new random shift every iteration "
                                                  "(DiffAugment; 0: off)")
+    # Small sets: what D sees is augmented (core/training/augment.py; docs/recipes.md, "Small sets: augmentation").
+    augment: str = _setting('', lambda: "comma-separated augmentations of every image D sees, real and generated, "
+                                        f"from: {_names(_augmentations())} (DiffAugment; translation moves by up to "
+                                        "--translate, or 1/8 of the size when that is 0); each applies to each "
+                                        "image with --augment-probability", metavar='LIST')
+    augment_probability: str = _setting('1', "probability that each --augment augmentation applies to each image: "
+                                             "a number in [0, 1], or 'auto' (ADA: from 0, raised while the mean sign "
+                                             "of D's logits on real images is above 0.6, lowered while below)",
+                                        metavar='P|auto')
     stddev_group: Optional[int] = _recipe_setting("lenet5: its discriminator's minibatch standard-deviation channel "
                                                   "compares samples in groups of this size; the batch must be a "
                                                   "multiple of it (0 for the networks without that channel)")
@@ -197,6 +211,10 @@ class GANConfig:
         if self.context == 'auto':
             return ['auto']
         return [d if '(' in d else f'{d}(0)' for d in self.context.replace(' ', '').split(',')]
+
+    def augmentations(self):
+        """The names listed in ``augment``, in the order given."""
+        return [name.strip() for name in self.augment.split(',') if name.strip()]
 
     def resolved(self):
         """This config with every recipe setting left at None filled from its recipe."""
@@ -267,6 +285,7 @@ class GANConfig:
             bad('mode_seeking', f"must be 0 (off) or more, got {self.mode_seeking}")
         if not (isinstance(self.translate, (int, float)) and 0 <= self.translate <= 0.25):
             bad('translate', f"must be in [0, 0.25] (a fraction of the image size; 0 turns it off), got {self.translate}")
+        self._validate_augmentation(bad)
         for name in ('g_learning_rate', 'd_learning_rate', 'bn_eps', 'lr_decay'):
             value = getattr(self, name)
             if not (math.isfinite(value) and value > 0):
@@ -351,6 +370,28 @@ class GANConfig:
         if self.model_name and not re.fullmatch(r'[A-Za-z0-9_.-]+', self.model_name):
             bad('model_name', f"use letters, digits, '-', '_' or '.' only, got {self.model_name!r}")
         return self
+
+    def _validate_augmentation(self, bad):
+        """--augment and --augment-probability (``bad(name, why)`` raises)."""
+        from .networks import draws_points
+        from .training.augment import AUGMENTATIONS, probability_setting
+
+        unknown = [name for name in self.augmentations() if name not in AUGMENTATIONS]
+        if unknown:
+            bad('augment', f"unknown augmentation {unknown[0]!r}; choose from {', '.join(AUGMENTATIONS)}, "
+                           "comma-separated (e.g. --augment colour,translation,cutout)")
+        if self.augmentations() and draws_points(self.discriminator_type):
+            bad('augment', f"augments pictures; {self.discriminator_type} draws 2-D points: leave --augment empty")
+        try:
+            probability = probability_setting(self.augment_probability)
+        except (TypeError, ValueError):
+            bad('augment_probability', f"must be a number in [0, 1] or 'auto', got {self.augment_probability!r}")
+        if probability != 1 and not self.augmentations():
+            bad('augment_probability', "applies to the augmentations of --augment: name some "
+                                       "(e.g. --augment colour,translation,cutout)")
+        if probability == 'auto' and self.kvstore == 'dist_sync':
+            bad('augment_probability', "'auto' measures D on one worker's images: give a fixed probability "
+                                       "with --kvstore dist_sync")
 
     def to_dict(self):
         return dataclasses.asdict(self)

@@ -90,6 +90,14 @@ def checkpoint_weights(folder):
             for key, value in mx.nd.load(path).items()}
 
 
+def assert_same_weights(run_a, run_b):
+    """The latest checkpoints of two runs hold the same weights (up to float rounding): how resume tests compare."""
+    a, b = checkpoint_weights(run_a.latest_checkpoint()), checkpoint_weights(run_b.latest_checkpoint())
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-5, atol=1e-7, err_msg=key)
+
+
 def write_cifar10_batch(path, images, labels):
     """Write CIFAR-10 binary records: one label byte, then 3,072 pixel bytes (R, G, B planes) per image."""
     records = np.concatenate([np.asarray(labels, np.uint8)[:, None],

@@ -98,9 +98,10 @@ def _registries():
     """{option: every name its registry holds}: the lists of choices that help and errors must give in full."""
     from core.data import DATASETS
     from core.networks import CONDITIONINGS, get_model_list
+    from core.training.augment import AUGMENTATIONS
     from core.training.losses import LOSSES
     return {'--discriminator-type': get_model_list(), '--dataset': list(DATASETS), '--recipe': list(RECIPES),
-            '--loss': list(LOSSES), '--conditioning': list(CONDITIONINGS)}
+            '--loss': list(LOSSES), '--conditioning': list(CONDITIONINGS), '--augment': list(AUGMENTATIONS)}
 
 
 def test_help_and_errors_list_every_registered_choice():

@@ -38,6 +38,9 @@ def test_the_config_picks_the_parts(idx_dir, arch, classes, changes, expected):
     assert [type(a).__name__ for a in augment.AugmentPipe(dataclasses.replace(cfg, translate=0.1)).augmentations] \
         == ['Translation']
     assert augment.AugmentPipe(dataclasses.replace(cfg, translate=0.0)).augmentations == []
+    # --augment names them in any order; they apply in the registry's (DiffAugment's).
+    picked = augment.AugmentPipe(dataclasses.replace(cfg, translate=0.0, augment='cutout,translation,colour'))
+    assert [type(a).__name__ for a in picked.augmentations] == ['Colour', 'Translation', 'Cutout']
     assert type(get_schedule(dataclasses.replace(cfg, schedule='weaker'))) is Weaker
 
 

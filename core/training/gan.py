@@ -8,6 +8,7 @@ its own and chosen from the config: the GAN loss (losses.py), extra terms
 (terms/: the auxiliary classifier, InfoGAN's codes, mode seeking), what D's
 inputs go through (augment.py), and which network updates when (schedules.py).
 """
+import json
 import os
 from collections import namedtuple
 
@@ -17,6 +18,7 @@ from mxnet import autograd, gluon
 
 from .. import data as datalib
 from ..errors import UserError, short_reason
+from ..fileio import write_json
 from ..networks import build_networks, discriminator_takes_class, model_for, output_range, power_iteration
 from .augment import AugmentPipe
 from .average import MovingAverage
@@ -91,7 +93,7 @@ class GAN:
         self.parts = [self.adversarial] + build_terms(cfg)
         # The data is scaled to G's output range (seed 004's toy points are used as they are).
         self.value_range = output_range(cfg.discriminator_type) or (-1.0, 1.0)
-        self.augment = AugmentPipe(cfg, fill=self.value_range[0])
+        self.augment = AugmentPipe(cfg, self.value_range)
         self.schedule = get_schedule(cfg)
         # What the networks take beside the noise and the images: G the class, or labels a part draws (InfoGAN's
         # codes); D the class, unless it names it with a second head (AC-GAN). A part that reads that head says so.
@@ -143,7 +145,9 @@ class GAN:
         ``images``, ``labels`` and ``noise`` are this process's share of the
         batch (all of it, unless distributed). ``iteration`` counts the
         iterations done before this one (the moving average's warm-up, the
-        augmentation and InfoGAN's codes read it).
+        augmentation and InfoGAN's codes read it). With ``--augment-probability
+        auto`` the figures include ``augment_p``, the probability after this
+        iteration's adjustment (what a checkpoint now saves).
         """
         batch = self._batch(images, labels, noise, iteration)
         self._set_momentum(iteration)
@@ -151,7 +155,12 @@ class GAN:
         # The updates in the schedule's order: by default (1) D's update, then (2) G's update(s), each through
         # update_discriminator and update_generator below.
         losses_d, losses_g, judged = self.schedule.run(self, batch, iteration)
-        return self._figures(losses_d, losses_g, judged)
+        figures = self._figures(losses_d, losses_g, judged)
+        if self.augment.adaptive:  # --augment-probability auto: p follows how sure D is of the real images
+            signs = sum(float(self.adversarial.real_signs(j.real).sum().asscalar()) for j in judged)
+            self.augment.observe(iteration, signs, self.share_size)
+            figures['augment_p'] = self.augment.probability
+        return figures
 
     def _batch(self, images, labels, noise, iteration):
         """This iteration's inputs as a :data:`Batch`, split over the devices."""
@@ -179,8 +188,10 @@ class GAN:
             return [self.generator(z, *c) for z, c in zip(batch.noises, batch.g_inputs)]
 
     def _discriminate(self, images, d_inputs):
-        """D's outputs per device on the images as the augmentation moves them: (logits, head or None)."""
-        outs = [self.discriminator(self.augment(x), *c) for x, c in zip(images, d_inputs)]
+        """D's outputs per device on the images as the augmentations change them: (logits, head or None)."""
+        first = self.own_rows()[0]  # the augmentations draw per row of the whole batch
+        outs = [self.discriminator(self.augment(x, first + i * self.device_batch), *c)
+                for i, (x, c) in enumerate(zip(images, d_inputs))]
         return [out if self.two_headed else (out, None) for out in outs]
 
     def judge(self, batch, fakes, reals=True):
@@ -330,6 +341,8 @@ class GAN:
             net.save_parameters(path)
         self.trainer_g.save_states(os.path.join(folder, 'generator.states'))
         self.trainer_d.save_states(os.path.join(folder, 'discriminator.states'))
+        if self.augment.adaptive:
+            write_json(os.path.join(folder, 'augment.json'), self.augment.adaptive.state())
 
     def load(self, folder):
         try:
@@ -337,6 +350,9 @@ class GAN:
                 net.load_parameters(path, ctx=contexts)
             self.trainer_g.load_states(os.path.join(folder, 'generator.states'))
             self.trainer_d.load_states(os.path.join(folder, 'discriminator.states'))
+            if self.augment.adaptive:  # where --augment-probability auto had brought p
+                with open(os.path.join(folder, 'augment.json')) as f:
+                    self.augment.adaptive.restore(json.load(f))
         except Exception as e:
             raise UserError(f"cannot load the checkpoint {folder}: {short_reason(e)}") from None
 

@@ -278,6 +278,8 @@ class Trainer:
         cfg, state = self.cfg, self.state
         recent = state.history[-state.batch:]  # the whole epoch, including before a resume
         summary = {key: float(np.mean([h[key] for h in recent])) for key in ('loss_D', 'loss_G', 'D_x', 'D_G_z')}
+        if 'augment_p' in recent[-1]:  # --augment-probability auto: where p stands at the epoch's end
+            summary['augment_p'] = recent[-1]['augment_p']
         summary.update(epoch=state.epoch + 1, iteration=state.iteration, seconds=round(seconds, 2),
                        images_per_second=round(batches * cfg.batch_size / max(seconds, 1e-9), 2))
         if cfg.evaluate and self.writes:

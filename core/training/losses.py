@@ -72,3 +72,7 @@ class AdversarialLoss(Term):
     def realness(self, logits):
         """D's probability that the images are real, per sample (with flipped labels, its logit says "generated")."""
         return mx.nd.sigmoid(self._sign * logits)
+
+    def real_signs(self, logits):
+        """+1 where D calls the images real, -1 where generated, per sample (ADA's sign of D's logits)."""
+        return mx.nd.sign(self._sign * logits)

@@ -9,7 +9,8 @@ from ..errors import UserError
 
 # Tags group as TensorBoard's sections: 'train/...' per iteration, 'quality/...' per epoch.
 # D(x) and D(G(z)) are D_x and D_G_z: tensorboardX replaces brackets in tags.
-STEP_TAGS = {'loss_D': 'train/loss_D', 'loss_G': 'train/loss_G', 'D_x': 'train/D_x', 'D_G_z': 'train/D_G_z'}
+STEP_TAGS = {'loss_D': 'train/loss_D', 'loss_G': 'train/loss_G', 'D_x': 'train/D_x', 'D_G_z': 'train/D_G_z',
+             'augment_p': 'train/augment_p'}  # the last: --augment-probability auto's p
 
 
 class TensorBoardLog:
