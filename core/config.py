@@ -110,6 +110,16 @@ class GANConfig:
     memory_budget_mb: float = _setting(2048.0, "a resized dataset larger than this is written once to a "
                                                "memory-mapped cache file and read from there")
     cache_dir: str = _setting('', "folder of those cache files (default: data-cache/ in the project)")
+    limit_images: int = _setting(0, "train on the first N pictures of the set, in its own order, labels and all "
+                                    "(0: all of them; a set with fewer uses all and says so)")
+
+    # --- Fine-tuning (docs/workflow.md, "Fine-tuning") ------------------------
+    init_from: str = _setting('', "start this new run from trained weights: a run folder (its newest checkpoint), "
+                                  "a checkpoint folder or a file in it, or an export folder or sidecar; optimizer "
+                                  "states and counters start afresh ('': random weights)")
+    freeze_d: int = _setting(0, "keep the first N layers of the discriminator fixed (FreezeD, Mo et al. 2020; "
+                                "a layer: a convolution or dense layer with the BatchNorm after it); needs "
+                                "--init-from (0: train every layer)")
 
     # --- The training recipe -------------------------------------------------
     # 'tuned' (the best measured) or 'seed' (the seed's training exactly); see
@@ -163,6 +173,9 @@ class GANConfig:
     flip_labels: bool = _setting(False, "label real images 0 and generated ones 1 (seed 003's label flipping)")
     epochs: int = _setting(20, "passes over the training set")
     max_iters: int = _setting(0, "stop after this many iterations in all (0: no limit)")
+    max_minutes: float = _setting(0.0, "stop after this many minutes of training in this process, with a checkpoint "
+                                       "and an export as at the end; a resumed run gets the budget afresh "
+                                       "(0: no limit)")
     # Seed tip 1: no weight decay.
     weight_decay: float = _setting(0.0, "L2 weight decay")
     lr_decay: float = _setting(1.0, "multiply the learning rate by this every --lr-decay-every iterations")
@@ -269,7 +282,7 @@ class GANConfig:
                      'eval_samples'):
             if getattr(self, name) < 1:
                 bad(name, f"must be at least 1, got {getattr(self, name)}")
-        for name in ('num_classes', 'max_iters', 'lr_decay_every'):
+        for name in ('num_classes', 'max_iters', 'lr_decay_every', 'limit_images', 'freeze_d'):
             if getattr(self, name) < 0:
                 bad(name, f"must be 0 or more, got {getattr(self, name)}")
         if self.num_classes == 1:
@@ -293,8 +306,9 @@ class GANConfig:
         for name in ('beta1', 'beta2'):
             if not 0 <= getattr(self, name) < 1:
                 bad(name, f"must be in [0, 1), got {getattr(self, name)}")
-        if not (math.isfinite(self.checkpoint_minutes) and self.checkpoint_minutes >= 0):
-            bad('checkpoint_minutes', f"must be 0 (off) or more, got {self.checkpoint_minutes}")
+        for name in ('checkpoint_minutes', 'max_minutes'):
+            if not (math.isfinite(getattr(self, name)) and getattr(self, name) >= 0):
+                bad(name, f"must be 0 (off) or more, got {getattr(self, name)}")
         if not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
             bad('weight_decay', f"must be 0 or more, got {self.weight_decay}")
         if not (math.isfinite(self.leaky_slope) and 0 <= self.leaky_slope < 1):
@@ -369,6 +383,8 @@ class GANConfig:
                               f"use a multiple of {2 * len(devices)}, or --mode-seeking 0")
         if self.model_name and not re.fullmatch(r'[A-Za-z0-9_.-]+', self.model_name):
             bad('model_name', f"use letters, digits, '-', '_' or '.' only, got {self.model_name!r}")
+        if self.freeze_d:
+            self._check_freeze_d(bad)
         return self
 
     def _validate_augmentation(self, bad):
@@ -392,6 +408,18 @@ class GANConfig:
         if probability == 'auto' and self.kvstore == 'dist_sync':
             bad('augment_probability', "'auto' measures D on one worker's images: give a fixed probability "
                                        "with --kvstore dist_sync")
+
+    def _check_freeze_d(self, bad):
+        """--freeze-d needs trained weights and must leave at least one of D's layers to train."""
+        from .networks import model_for
+        from .training.finetune import discriminator_layers, layer_names
+        if not self.init_from:
+            bad('freeze_d', "keeps layers of a trained discriminator fixed: give --init-from too")
+        layers = discriminator_layers(model_for(self, 'discriminator'))
+        if self.freeze_d >= len(layers):
+            bad('freeze_d', f"{self.discriminator_type}'s discriminator has {len(layers)} layers "
+                            f"({', '.join(layer_names(layers))}): freeze at most {len(layers) - 1}, "
+                            f"got {self.freeze_d}")
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -422,9 +450,9 @@ class GANConfig:
 MIN_EVAL_SAMPLES = 10  # --eval-samples and test.py's: the judge's figures need a few samples
 
 # Options that may change when a run is resumed; every other one must match the saved run.
-RESUMABLE_OPTIONS = ('epochs', 'max_iters', 'if_drawing', 'draw_iter_num', 'if_save_params', 'save_period',
-                     'checkpoint_minutes', 'keep_checkpoints', 'context', 'kvstore', 'output_dir', 'evaluate',
-                     'eval_samples', 'judge', 'tensorboard', 'memory_budget_mb', 'cache_dir')
+RESUMABLE_OPTIONS = ('epochs', 'max_iters', 'max_minutes', 'if_drawing', 'draw_iter_num', 'if_save_params',
+                     'save_period', 'checkpoint_minutes', 'keep_checkpoints', 'context', 'kvstore', 'output_dir',
+                     'evaluate', 'eval_samples', 'judge', 'tensorboard', 'memory_budget_mb', 'cache_dir')
 
 
 class _OneLineParser(argparse.ArgumentParser):

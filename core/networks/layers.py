@@ -237,9 +237,12 @@ def power_iteration(net, steps=1):
     """Refine every spectrally normalised layer's ``u`` from its current weight (outside the graph).
 
     One step per update, as in the paper: v = W^T u / |W^T u|, u = W v / |W v|.
-    The weight is the same on every device, so ``u`` is computed once and set everywhere.
+    The weight is the same on every device, so ``u`` is computed once and set everywhere. A layer whose
+    weight gets no gradient (frozen by --freeze-d) keeps its ``u``, so its normalised weight stays fixed too.
     """
     for layer in spectral_norm_layers(net):
+        if layer.weight.grad_req == 'null':
+            continue
         ctx = layer.u.list_ctx()[0]
         weight = layer.weight.data(ctx)
         matrix = weight.reshape((weight.shape[0], -1))

@@ -22,6 +22,7 @@ from ..fileio import write_json
 from ..networks import build_networks, discriminator_takes_class, model_for, output_range, power_iteration
 from .augment import AugmentPipe
 from .average import MovingAverage
+from .finetune import freeze_discriminator_layers
 from .losses import AdversarialLoss
 from .schedules import get_schedule
 from .terms import Judged, build_terms
@@ -72,6 +73,8 @@ class GAN:
         self.device_batch = self.share_size // len(self.contexts)
         mx.random.seed(cfg.seed)  # weight initialisation follows the run's seed
         self.generator, self.discriminator = build_networks(cfg, self.contexts)
+        if cfg.freeze_d:  # before the first forward pass and the trainer: the frozen layers get no gradient
+            freeze_discriminator_layers(self.discriminator, cfg.freeze_d)
         # static_shape on several devices makes mxnet 1.9.1 drop BatchNorm's
         # running statistics (they stay at their initial values; measured), so
         # it is used on one device only.

@@ -19,13 +19,14 @@ from ..errors import UserError
 from ..fileio import atomic_folder, atomic_path, write_json
 from ..paths import EXPORT_ROOT, RUNS_ROOT
 from ..visualize import GridWindow, grid_picture, has_display, read_picture, save_grid, save_loss_curve, save_scatter
+from .finetune import initialize_from
 from .gan import GAN, select_contexts
 from .runs import prepare_run
 from .tensorboard import TensorBoardLog
 
 log = logging.getLogger(__name__)
 
-_clock = time.monotonic  # what --checkpoint-minutes measures (tests replace it)
+_clock = time.monotonic  # what --checkpoint-minutes and --max-minutes measure (tests replace it)
 
 
 # --- Progress reporting ------------------------------------------------------------------
@@ -123,6 +124,8 @@ class Trainer:
         self.judge = None  # the judge of --evaluate (core/judge.py), with its reference features
         self.tensorboard = None
         self.last_checkpoint_time = None  # set when training starts and at each checkpoint
+        self.training_started = None  # when train() began: --max-minutes counts from there
+        self.time_is_up = False  # --max-minutes has run out
         self.samples_written_at = None  # the iteration of the last sample grid written
         self.points = False  # set by setup(): the data are 2-D points (seed 004's toy), not pictures
 
@@ -217,15 +220,17 @@ class Trainer:
             except UserError as e:
                 self.progress.message(f"--evaluate: {e}; training goes on without quality figures")
                 self.cfg = cfg = dataclasses.replace(cfg, evaluate=False)
-        if self.writes:
-            os.makedirs(self.run.folder, exist_ok=True)
-            cfg.save(self.run.config)
         self.gan = GAN(cfg, self.contexts, self.cluster)
         self.sample_inputs = _sample_inputs(cfg)
         self.gan.materialize()
-        if checkpoint:
+        if checkpoint:  # a resumed run continues from its own checkpoint, --init-from or not
             self.load_checkpoint(checkpoint)
             self.progress.message(f"resumed from {checkpoint} (iteration {self.state.iteration})")
+        elif cfg.init_from:
+            self.progress.message(initialize_from(self.gan, cfg))
+        if self.writes:  # only now: weights that do not fit leave no run folder behind
+            os.makedirs(self.run.folder, exist_ok=True)
+            cfg.save(self.run.config)
         self.gan.start_workers_alike()
         if cfg.tensorboard and self.writes:
             self.tensorboard = TensorBoardLog(self.run.folder, resume_at=self.state.iteration)
@@ -234,14 +239,28 @@ class Trainer:
         cfg = self.cfg
         return self.state.epoch >= cfg.epochs or (cfg.max_iters and self.state.iteration >= cfg.max_iters)
 
+    def check_time(self):
+        """Whether --max-minutes of training in this process have passed; says so once, when they have."""
+        minutes = self.cfg.max_minutes
+        if not minutes or self.time_is_up:
+            return self.time_is_up
+        up = _clock() - self.training_started >= 60 * minutes
+        if self.cluster:  # every worker stops after the same iteration, or none does
+            up = self.cluster.anyone(up)
+        if up:
+            self.time_is_up = True
+            self.progress.message(f"--max-minutes {minutes:g}: the time is up after iteration {self.state.iteration}; "
+                                  "writing the checkpoint and the export (--resume continues)")
+        return up
+
     def train(self, stop=None):
         """Train until the configured end or until ``stop`` is set; returns 'finished' or 'stopped'."""
         cfg, state = self.cfg, self.state
         stop = stop or threading.Event()
         n = len(self.dataset)
         per_epoch = datalib.batches_per_epoch(n, cfg.batch_size)
-        self.last_checkpoint_time = _clock()  # --checkpoint-minutes counts training time
-        while not self.finished():
+        self.last_checkpoint_time = self.training_started = _clock()  # both count training time
+        while not self.finished() and not self.check_time():
             order = datalib.epoch_order(cfg.seed, state.epoch, n)
             self.progress.epoch_start(state.epoch, cfg.epochs, state.batch, per_epoch)
             started, first_batch = time.perf_counter(), state.batch
@@ -251,6 +270,8 @@ class Trainer:
                     stopping = self.cluster.anyone(stopping)
                 if stopping:
                     return 'stopped'
+                if self.check_time():
+                    break
                 index = order[state.batch * cfg.batch_size:(state.batch + 1) * cfg.batch_size]
                 noise = datalib.iteration_noise(cfg.seed, state.iteration, cfg.batch_size,
                                                 cfg.noise_dim, cfg.noise_range, cfg.noise_distribution)
@@ -269,7 +290,7 @@ class Trainer:
                 if self.checkpoint_due() and state.batch < per_epoch:  # an epoch's end may save on its own
                     self.save_checkpoint()
             if state.batch < per_epoch:
-                break  # --max-iters ended the run inside this epoch
+                break  # --max-iters or --max-minutes ended the run inside this epoch
             self._end_epoch(time.perf_counter() - started, state.batch - first_batch)
         return 'finished'
 

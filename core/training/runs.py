@@ -119,6 +119,9 @@ def prepare_run(cfg, explicit, resume, runs_root=RUNS_ROOT, export_root=EXPORT_R
         if writes and os.path.exists(folder) and os.listdir(folder):
             raise UserError(f"--output-dir: {folder} is not empty; add --resume to continue the run there, "
                             "or choose a new folder")
+        if cfg.init_from:
+            from .finetune import check_init_from  # it reads run folders: imported here, not at the top
+            check_init_from(cfg)
         checkpoint = None
     # With --output-dir everything stays in that folder; otherwise the exports
     # also go to model_export/, where test.py and other programs look first.
