@@ -196,7 +196,7 @@ def sample_command(argv, conditional, description):
                         f"sample it with {other}")
     if generator.info.get('points'):  # seed 004's toy: a scatter plot over the target, 2-D figures
         return _sample_points(generator, args)
-    judge = _judge_of(generator.info, args.judge) if args.evaluate else None  # before any work: it may be missing
+    judge = judge_of(generator.info, args.judge) if args.evaluate else None  # before any work: it may be missing
     digits = None
     if conditional:
         digits = _parse_digits(args.digits, generator.num_classes) if args.digits else \
@@ -269,7 +269,7 @@ def _sample_points(generator, args):
     return 0
 
 
-def _judge_of(info, judge):
+def judge_of(info, judge):
     """The judge for an export's figures: ``judge`` ('auto', 'mnist' or a folder) for the data it was trained on."""
     from .judge import find_judge
     try:

@@ -47,9 +47,7 @@ def add_explore_arguments(parser, conditional):
 
 def check_explore_arguments(args):
     """A one-line UserError for a bad value of these options, before anything is loaded."""
-    if not 0 <= args.truncation <= 1:
-        raise UserError(f"--truncation must be in [0, 1] (1: none, 0: every sample at the centre), "
-                        f"got {args.truncation:g}")
+    check_truncation(args.truncation, '--truncation')
     if args.interpolate is not None and args.interpolate < 2:
         raise UserError(f"--interpolate needs at least 2 steps (both ends), got {args.interpolate}")
     if getattr(args, 'morph', None) and args.path == 'slerp':
@@ -62,6 +60,12 @@ def check_explore_arguments(args):
             raise UserError(f"--frames must be at least --keyframes ({args.keyframes}), got {args.frames}")
         if args.frame_ms < 10:
             raise UserError(f"--frame-ms must be at least 10 (GIF counts hundredths of a second), got {args.frame_ms}")
+
+
+def check_truncation(psi, name):
+    """A one-line UserError unless ``psi`` (the option or argument ``name``) is in [0, 1]."""
+    if not 0 <= psi <= 1:
+        raise UserError(f"{name} must be in [0, 1] (1: none, 0: every sample at the centre), got {psi:g}")
 
 
 def _check_gif_path(path):
@@ -117,17 +121,20 @@ def _square(count):
     return -(-count // cols), cols
 
 
-def noise_walk(generator, args, keyframes, digits=None):
-    """The noise moves; a conditional generator draws each digit of ``digits`` with the same noise walks."""
-    count = _cells(args, 1 if digits else 8, 4 if digits else 16)
+def noise_walk(generator, count, keyframes, seed=0, truncation=1.0, path=None, digits=None):
+    """The noise of ``count`` cells moves through ``keyframes`` vectors (the default ``path``: the noise's).
+
+    A conditional generator draws each digit of ``digits`` with the same
+    noise walks: ``len(digits) * count`` cells, digit by digit.
+    """
     dim = generator.info['noise_dim']
-    frames = generator.noise(keyframes * count, args.seed, args.truncation).reshape(keyframes, count, dim)
+    frames = generator.noise(keyframes * count, seed, truncation).reshape(keyframes, count, dim)
     labels = None
     if digits:  # a row per digit, the same noise in every row
         frames = np.tile(frames, (1, len(digits), 1))
         labels = np.repeat(digits, count).astype(np.float32)
     distribution = generator.noise_distribution
-    path = args.path or default_path(distribution)
+    path = path or default_path(distribution)
 
     def draw(values):
         return generator.generate(values.reshape(-1, dim), None if labels is None else np.tile(labels, len(values)))
@@ -137,26 +144,24 @@ def noise_walk(generator, args, keyframes, digits=None):
                 generator.noise_bounds)
 
 
-def code_walk(generator, args, keyframes):
+def code_walk(generator, count, keyframes, seed=0, truncation=1.0, path=None):
     """InfoGAN: the two continuous codes move in [-1, 1], each cell's noise and category (cell i: i mod 10) fixed."""
-    count = _cells(args, CATEGORIES, CATEGORIES)
-    noise = generator.noise(count, args.seed, args.truncation)
+    noise = generator.noise(count, seed, truncation)
     categories = np.arange(count) % CATEGORIES
-    frames = np.random.default_rng([args.seed, 1]).uniform(-1, 1, (keyframes, count, CONTINUOUS))
+    frames = np.random.default_rng([seed, 1]).uniform(-1, 1, (keyframes, count, CONTINUOUS))
 
     def draw(values):
         return generator.generate(np.tile(noise, (len(values), 1)),
                                   make_codes(np.tile(categories, len(values)), values.reshape(-1, CONTINUOUS)))
 
-    path = args.path or 'lerp'
+    path = path or 'lerp'
     return Walk(frames, draw, _square(count), f"{path} of the continuous codes, category = cell mod 10", path,
                 0.0, (-1.0, 1.0))
 
 
-def morph_walk(generator, args, start, end):
+def morph_walk(generator, count, start, end, seed=0, truncation=1.0):
     """The class moves from ``start`` to ``end`` (a blend of one-hot vectors), each cell's noise fixed."""
-    count = _cells(args, 10, 10)
-    noise = generator.noise(count, args.seed, args.truncation)
+    noise = generator.noise(count, seed, truncation)
     one_hot = np.eye(generator.num_classes, dtype=np.float32)[[start, end]]
     frames = np.repeat(one_hot[:, None, :], count, axis=1)
 
@@ -170,10 +175,14 @@ def walk_of(generator, args, conditional, digits):
     """The walk that the options ask for, for this generator."""
     keyframes = args.keyframes if args.gif else 2
     if getattr(args, 'morph', None):
-        return morph_walk(generator, args, *parse_morph(args.morph, generator.num_classes))
+        start, end = parse_morph(args.morph, generator.num_classes)
+        return morph_walk(generator, _cells(args, 10, 10), start, end, args.seed, args.truncation)
     if generator.codes:
-        return code_walk(generator, args, keyframes)
-    return noise_walk(generator, args, keyframes, digits if conditional else None)
+        return code_walk(generator, _cells(args, CATEGORIES, CATEGORIES), keyframes, args.seed, args.truncation,
+                         args.path)
+    count = _cells(args, 1 if conditional else 8, 4 if conditional else 16)
+    return noise_walk(generator, count, keyframes, args.seed, args.truncation, args.path,
+                      digits if conditional else None)
 
 
 def interpolation_images(walk, steps):
