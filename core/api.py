@@ -9,6 +9,8 @@
 Sampling imports no training code, as test.py does not; errors are
 :class:`core.errors.UserError` with the one line the scripts would print.
 """
+import os
+
 import numpy as np
 
 from .data.codes import draw_codes
@@ -146,7 +148,7 @@ class Generator:
 
 
 def train(defaults=None, config=None, resume=False, **settings):
-    """Train a run as train.py does; return its run folder (a path), which :func:`load_generator` takes.
+    """Train a run as train.py does; return its run folder (an absolute path), which :func:`load_generator` takes.
 
     ``settings`` are train.py's options as keywords (``epochs=1``,
     ``data_dir='mnist/'``, ``output_dir='runs/mine'``); ``config`` a settings
@@ -163,4 +165,4 @@ def train(defaults=None, config=None, resume=False, **settings):
     status, run, _ = run_training(cfg, explicit, resume=resume)
     if status == 'stopped':
         raise KeyboardInterrupt(f"training stopped; its checkpoint is in {run.folder}")
-    return run.folder
+    return os.path.abspath(run.folder)
