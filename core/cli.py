@@ -145,6 +145,7 @@ def sample_command(argv, conditional, description):
 
     from .config import MIN_EVAL_SAMPLES, _OneLineParser
     from .data.codes import code_grid
+    from .explore_command import add_explore_arguments, check_explore_arguments, explore, exploring
     from .paths import EXPORT_ROOT, RUNS_ROOT
     from .sampling import ExportedGenerator, OnnxGenerator, find_generator
     from .visualize import save_grid
@@ -162,9 +163,14 @@ def sample_command(argv, conditional, description):
         parser.add_argument('--digits', nargs='+', default=None,
                             help="digits (classes) to draw, in order: '--digits 314' or '--digits 3 1 4'; "
                                  "default: every class")
-        parser.add_argument('--num', type=int, default=10, help='samples of each digit (one row per digit)')
+        parser.add_argument('--num', type=int, default=None,
+                            help='samples of each digit (one row per digit; default 10); with --interpolate: '
+                                 'noise pairs per digit (default 1), with --gif: samples per digit (default 4); '
+                                 'with --morph: noise vectors (default 10)')
     else:
-        parser.add_argument('--num', type=int, default=64, help='number of samples in the grid')
+        parser.add_argument('--num', type=int, default=None,
+                            help='number of samples in the grid (default 64); with --interpolate: rows (default 8, '
+                                 'InfoGAN 10); with --gif: samples in each frame (default 16, InfoGAN 10)')
         parser.add_argument('--vary', type=int, choices=(1, 2), default=1,
                             help="InfoGAN exports: the grid has one row per categorical code and varies this "
                                  "continuous code from -1 to 1 across 10 columns, the noise fixed")
@@ -175,10 +181,12 @@ def sample_command(argv, conditional, description):
     parser.add_argument('--judge', default='auto',
                         help="the judge of --evaluate: 'auto' (the one of the export's data), 'mnist' (the shipped "
                              "digit judge), or a judge folder")
+    add_explore_arguments(parser, conditional)
     args = parser.parse_args(argv)
+    check_explore_arguments(args)
     if args.evaluate and args.eval_samples < MIN_EVAL_SAMPLES:
         raise UserError(f"--eval-samples must be at least {MIN_EVAL_SAMPLES}, got {args.eval_samples}")
-    if args.num < 1:
+    if args.num is not None and args.num < 1:
         raise UserError(f"--num must be at least 1, got {args.num}")
     if args.out is not None and not args.out.lower().endswith('.png'):
         raise UserError(f"--out: {args.out} should be a .png file")
@@ -191,40 +199,56 @@ def sample_command(argv, conditional, description):
                         f"sample it with {other}")
     if generator.info.get('points'):  # seed 004's toy: a scatter plot over the target, 2-D figures
         return _sample_points(generator, args)
-    judge = _judge_of(generator.info, args.judge) if args.evaluate else None  # before any work: it may be missing
+    judge = judge_of(generator.info, args.judge) if args.evaluate else None  # before any work: it may be missing
+    digits = None
     if conditional:
         digits = _parse_digits(args.digits, generator.num_classes) if args.digits else \
             list(range(generator.num_classes))
+    out = args.out or os.path.join(RUNS_ROOT, 'samples', f"{generator.info['name']}-seed{args.seed}.png")
+    if exploring(args):
+        written = explore(generator, args, conditional, digits, out.replace('.png', '-walk.png', 1)
+                          if args.out is None else out)
+        if judge is not None:
+            print(_evaluate(judge, generator, args.eval_samples, args.seed + 1, args.truncation))
+        for path, what in written:
+            print(f"{_relative(path)}: {what} {_provenance(generator, args)}")
+        return 0
+    num = args.num or (10 if conditional else 64)
+    if conditional:
         # The same noise in every row, so a column shows one style across digits.
-        noise = np.tile(generator.noise(args.num, args.seed), (len(digits), 1))
-        labels = np.repeat(digits, args.num).astype(np.float32)
-        rows, cols = len(digits), args.num
+        noise = np.tile(generator.noise(num, args.seed, args.truncation), (len(digits), 1))
+        labels = np.repeat(digits, num).astype(np.float32)
+        rows, cols = len(digits), num
     elif generator.codes:  # the InfoGAN paper's picture: category by row, one continuous code by column
         labels = code_grid(10, vary=args.vary - 1)
-        noise = np.tile(generator.noise(1, args.seed), (len(labels), 1))
+        noise = np.tile(generator.noise(1, args.seed, args.truncation), (len(labels), 1))
         rows, cols = len(labels) // 10, 10
     else:
-        noise, labels = generator.noise(args.num, args.seed), None
-        cols = int(np.ceil(np.sqrt(args.num)))
-        rows = -(-args.num // cols)
+        noise, labels = generator.noise(num, args.seed, args.truncation), None
+        cols = int(np.ceil(np.sqrt(num)))
+        rows = -(-num // cols)
     images = generator.generate(noise, labels)
-    out = args.out or os.path.join(RUNS_ROOT, 'samples', f"{generator.info['name']}-seed{args.seed}.png")
     save_grid(out, images, rows, cols, value_range=generator.value_range)
     if judge is not None:
-        print(_evaluate(judge, generator, args.eval_samples, args.seed + 1))
+        print(_evaluate(judge, generator, args.eval_samples, args.seed + 1, args.truncation))
     names = generator.info.get('class_names')
     if conditional and names:
-        what = f"classes {', '.join(names[d] for d in digits)}, {args.num} each"
+        what = f"classes {', '.join(names[d] for d in digits)}, {num} each"
     elif conditional:
-        what = f"digits {''.join(map(str, digits))}, {args.num} each"
+        what = f"digits {''.join(map(str, digits))}, {num} each"
     elif generator.codes:
         what = f"categorical code by row, continuous code {args.vary} from -1 to 1 by column"
     else:
-        what = f"{args.num} samples"
-    print(f"{_relative(out)}: {what} from {generator.info['name']} "
-          f"(epoch {generator.info.get('epoch')}, iteration {generator.info.get('iteration')}"
-          f"{', through onnxruntime' if args.onnx else ''})")
+        what = f"{num} samples"
+    print(f"{_relative(out)}: {what} {_provenance(generator, args)}")
     return 0
+
+
+def _provenance(generator, args):
+    """'from NAME (epoch E, iteration I)': which export drew the picture, and how."""
+    truncation = f', truncation {args.truncation:g}' if args.truncation != 1 else ''
+    return (f"from {generator.info['name']} (epoch {generator.info.get('epoch')}, iteration "
+            f"{generator.info.get('iteration')}{', through onnxruntime' if args.onnx else ''}{truncation})")
 
 
 def _sample_points(generator, args):
@@ -234,20 +258,21 @@ def _sample_points(generator, args):
     from .toy_judge import format_points_figures, judge_points
     from .visualize import save_scatter
 
-    count = max(args.num, 1000)
-    points = generator.generate(generator.noise(count, args.seed))
+    if exploring(args):
+        raise UserError("--interpolate, --gif and --morph draw images: this export draws 2-D points")
+    count = max(args.num or 0, 1000)
+    points = generator.generate(generator.noise(count, args.seed, args.truncation))
     target, _ = make_points(generator.info['dataset'], 2000)
     out = args.out or os.path.join(RUNS_ROOT, 'samples', f"{generator.info['name']}-seed{args.seed}.png")
     save_scatter(out, points, target, f"{generator.info['name']}: {count} points over {generator.info['dataset']}")
     if args.evaluate:
-        print(format_points_figures(judge_points(generator.generate(generator.noise(args.eval_samples, args.seed + 1)),
-                                                 generator.info['dataset'])))
-    print(f"{_relative(out)}: {count} points from {generator.info['name']} (epoch {generator.info.get('epoch')}, "
-          f"iteration {generator.info.get('iteration')}{', through onnxruntime' if args.onnx else ''})")
+        fresh = generator.noise(args.eval_samples, args.seed + 1, args.truncation)
+        print(format_points_figures(judge_points(generator.generate(fresh), generator.info['dataset'])))
+    print(f"{_relative(out)}: {count} points {_provenance(generator, args)}")
     return 0
 
 
-def _judge_of(info, judge):
+def judge_of(info, judge):
     """The judge for an export's figures: ``judge`` ('auto', 'mnist' or a folder) for the data it was trained on."""
     from .judge import find_judge
     try:
@@ -256,9 +281,16 @@ def _judge_of(info, judge):
         raise UserError(f"--evaluate: {e}") from None
 
 
-def _evaluate(judge, generator, count, seed):
+def _evaluate(judge, generator, count, seed, truncation=1.0):
     """The judge's figures for ``count`` fresh samples (classes in turn, for a conditional generator)."""
-    from .judge import format_figures, judge_generator
+    from .judge import format_figures
 
-    return format_figures(judge_generator(judge, generator.generate, generator.noise(count, seed),
-                                          generator.num_classes, value_range=generator.value_range))
+    return format_figures(judge_export(judge, generator, count, seed, truncation))
+
+
+def judge_export(judge, generator, count, seed, truncation=1.0):
+    """The judge's figures (a dict) for ``count`` fresh samples of an export, the noise truncated by ``truncation``."""
+    from .judge import judge_generator
+
+    return judge_generator(judge, generator.generate, generator.noise(count, seed, truncation),
+                           generator.num_classes, value_range=generator.value_range)

@@ -47,10 +47,10 @@ def _read(path):
     return {key: value for section in parser.sections() for key, value in parser.items(section)}
 
 
-def _typed(path, key, kind, value):
-    """``value`` as a value of the field's type, or a UserError naming the file and the key."""
+def _typed(source, key, kind, value):
+    """``value`` as a value of the field's type, or a UserError naming the source (the file) and the key."""
     def bad(expected):
-        return UserError(f"--config {path}: {key} = {value!r} is not {expected}")
+        return UserError(f"{source}: {key} = {value!r} is not {expected}")
 
     if kind in (Optional[str], str):
         if value is None and kind is Optional[str]:
@@ -98,15 +98,20 @@ def _typed(path, key, kind, value):
 
 def read_config_file(path):
     """The settings in ``path`` as {field: typed value}; a one-line UserError for any unknown key or bad value."""
+    return typed_settings(_read(path), f"--config {path}")
+
+
+def typed_settings(values, source):
+    """{key: value} as {field: typed value}; a one-line UserError, starting with ``source``, for a bad one."""
     types = _field_types()
     settings = {}
-    for key, value in _read(path).items():
+    for key, value in values.items():
         if str(key).startswith('_'):
             continue  # "_comment": JSON has no comments; keys starting with _ are notes
         name = str(key).strip().replace('-', '_')
         if name not in types:
-            raise UserError(f"--config {path}: unknown setting {key!r} (see python3 train.py --help)")
-        settings[name] = _typed(path, key, types[name], value)
+            raise UserError(f"{source}: unknown setting {key!r} (see python3 train.py --help)")
+        settings[name] = _typed(source, key, types[name], value)
     return settings
 
 
@@ -120,4 +125,15 @@ def config_from_args(args, defaults):
     names = {f.name for f in fields(GANConfig)}
     from_file = read_config_file(args.config) if getattr(args, 'config', None) else {}
     explicit = {**from_file, **{k: v for k, v in vars(args).items() if k in names}}
+    return dataclasses.replace(defaults, **explicit), explicit
+
+
+def config_from_settings(settings, defaults, config=None, source='train()'):
+    """Return (config, explicit) for keyword settings, as :func:`config_from_args` does for a command line.
+
+    ``config`` names a settings file whose values the keywords override; a bad
+    key or value is a one-line UserError starting with ``source``.
+    """
+    from_file = read_config_file(config) if config else {}
+    explicit = {**from_file, **typed_settings(settings, source)}
     return dataclasses.replace(defaults, **explicit), explicit

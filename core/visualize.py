@@ -131,3 +131,16 @@ class GridWindow:
             self._image.set_data(picture)
         self._ax.set_title(title)
         self._plt.pause(0.001)
+
+
+def save_gif(path, frames, rows, cols=None, value_range=(-1.0, 1.0), frame_ms=80):
+    """Write an animated GIF that loops forever: each of ``frames`` (a list of image batches) becomes one grid.
+
+    Returns the path. ``frame_ms`` is the time each frame shows (GIF counts
+    in hundredths of a second, so it is rounded to 10 ms).
+    """
+    from PIL import Image
+    pictures = [Image.fromarray(grid_picture(images, rows, cols, value_range)) for images in frames]
+    with atomic_path(path) as tmp:
+        pictures[0].save(tmp, format='GIF', save_all=True, append_images=pictures[1:], duration=frame_ms, loop=0)
+    return path
