@@ -259,7 +259,7 @@ def test_quarter_width_pair_draws_and_judges_gray_and_colour_at_32_and_64(size, 
     assert discriminator(images).shape == (2, 1)
     # The first stage has a quarter of the seed's 128 filters; at 32x32 the last stage (1024 filters) is gone.
     assert discriminator.features[0][0].weight.shape == (32, channels, 4, 4)
-    assert len(discriminator.features) == {64: 4, 32: 3}[size] and len(generator.features) == len(discriminator.features)
+    assert len(discriminator.features) == len(generator.features) == {64: 4, 32: 3}[size]
 
 
 def test_quarter_width_pair_trains_conditionally_at_32():
