@@ -89,7 +89,7 @@ class GANConfig:
                                                   "seed 004's)")
     image_size: Optional[int] = _setting(None, "images are resized to SIZE x SIZE once, when the data is loaded "
                                                "(None: the network's size, 64 for lenet5 and deep_convolution, "
-                                               "28 for the others)")
+                                               "28 for the others; deep_convolution also takes 32)")
     bn_eps: float = _setting(1e-5, "BatchNorm epsilon")
     leaky_slope: float = _setting(0.2, "LeakyReLU slope of the discriminator (the generator uses ReLU)")
     # Switches of one architecture each (core/networks: which network takes which).
@@ -97,6 +97,10 @@ class GANConfig:
                                                 "(seed 001's Model 2)")
     generator_activation: str = _setting('relu', "deep_convolution: the generator's activation, 'relu' or "
                                                  "'leaky' (LeakyReLU 0.2: seed 002's DCGAN)")
+    # 0.25 makes a 64x64 pair of about 0.6 GFLOP per image per iteration, a sixteenth of the seed's
+    # (docs/networks.md): the width for a CPU.
+    width: float = _setting(1.0, "deep_convolution: every layer's filters times this, rounded to a multiple of 8 "
+                                 "(1: the seed's network; 0.25: one for a CPU); from 0.0625 to 2")
 
     # --- The data ----------------------------------------------------------
     dataset: str = _setting('', lambda: f"where the images come from, one of: {_names(_datasets())} (core/data: "
@@ -327,7 +331,9 @@ class GANConfig:
             bad('noise_distribution', f"choose {' or '.join(NOISE_DISTRIBUTIONS)}, got {self.noise_distribution!r}")
         if self.generator_activation not in ('relu', 'leaky'):
             bad('generator_activation', f"choose 'relu' or 'leaky', got {self.generator_activation!r}")
-        for name in ('generator_batchnorm', 'generator_activation', 'stddev_group'):
+        if not (math.isfinite(self.width) and MIN_WIDTH <= self.width <= MAX_WIDTH):
+            bad('width', f"must be from {MIN_WIDTH} (8 filters in the first layer) to {MAX_WIDTH}, got {self.width}")
+        for name in ('generator_batchnorm', 'generator_activation', 'stddev_group', 'width'):
             if getattr(self, name) != NETWORK_OPTIONS[name][1] and name not in options_taken(self.discriminator_type):
                 takers = [a for a in archs if name in options_taken(a)]
                 bad(name, f"only for {', '.join(takers)}, not {self.discriminator_type}")
@@ -447,6 +453,9 @@ class GANConfig:
         return dataclasses.replace(cls(), **{k: v for k, v in values.items() if k in known})
 
 
+# --width: below 1/16 the first layers would stay at their floor of 8 filters; above 2 is most likely a typo
+# (--width 25 for 0.25 would ask for 25,600 filters).
+MIN_WIDTH, MAX_WIDTH = 0.0625, 2.0
 MIN_EVAL_SAMPLES = 10  # --eval-samples and test.py's: the judge's figures need a few samples
 
 # Options that may change when a run is resumed; every other one must match the saved run.

@@ -9,7 +9,7 @@ resolved values are what a run saves in its config.json.
   as input planes, batches of 64, or 128 for the CGAN's networks).
 - ``tuned``: the recipe measured best per CPU minute on this project's
   machines: batches of 16 for the CGAN's networks, 8 for lenet5 (64 for
-  deep_convolution), learning rate 5e-4 for both networks (8e-4 for
+  deep_convolution at any width), learning rate 5e-4 for both networks (8e-4 for
   lenet5's generator), a moving average of the generator for sampling and
   export, the mode-seeking term in G's loss, and for lenet5 the translation
   of D's inputs and two G updates per D update (docs/recipes.md; the
@@ -86,8 +86,11 @@ RECIPES = {
         # D comparing groups of 8. FID of 1,000 samples, seeds 0, 1, 2: after 19,200 images 186, 157, 183
         # against 246, 197, 247 at 16; after about 9 minutes 186, 157, 183 against 200, 182, 188 at 16
         # (28,800 images), and 16 had beaten 32 on all three seeds. Batch 4 fell back (one epoch, seed 0: FID
-        # 137.5 against 97.3; its D won). deep_convolution (a GPU job, not measured here) keeps the seed's 64.
-        batch_size=PerArchitecture(64, conv28=16, lenet5=8),
+        # 137.5 against 97.3; its D won). deep_convolution keeps the seed's 64 at every --width. At 0.25, the
+        # width for a CPU (docs/networks.md), that aims at 100 images/s of 64x64 colour pictures on 2 cores: on a
+        # shared machine (load 2 to 8, so a floor) 28 to 54 images/s; batch 128 gave roughly 20% more images/s, 32
+        # 10% fewer, and more updates per image were worth more than that for lenet5 and conv28 (above).
+        batch_size=PerArchitecture(64, conv28=16, lenet5=8, deep_convolution=64),
     ),
 }
 

@@ -1,10 +1,16 @@
 """Every registered network: shapes, hybridized == imperative, the deconvolution workaround, conditioning."""
+import json
+import os
+import re
+
 import mxnet as mx
 import numpy as np
 import pytest
 from mxnet import autograd, init
 from mxnet.gluon import nn
 
+from conftest import run_script, tiny_config
+from core.errors import UserError
 from core.networks import (WEIGHT_INIT, batch_multiple, draws_points, get_model, get_model_list, supported_image_sizes,
                            takes_codes)
 from core.networks.layers import ClassPlaneConv2D, MinibatchStddev, OutputConv2DTranspose
@@ -187,3 +193,135 @@ def test_class_plane_convolution_equals_one_convolution_over_the_joined_input():
     for a, b in zip(*results):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
     assert cheap.weight.shape == plain.weight.shape == (8, 11, 5, 5)  # the same parameters as the plain layer
+
+
+# --- deep_convolution's width (--width) and its 32x32 form ---------------------------------------------
+
+def _built(role, channels=1, size=64, **options):
+    """An initialised deep_convolution network, run once so that every shape is known; and its input."""
+    net = get_model('deep_convolution', role, channels=channels, prefix=f'{role[0]}_',
+                    options=dict(options, image_size=size))
+    net.initialize(WEIGHT_INIT)
+    x = mx.nd.zeros((2, 100)) if role == 'generator' else mx.nd.zeros((2, channels, size, size))
+    net(x)
+    return net, x
+
+
+def _layout(net):
+    return [(name, p.shape) for name, p in net.collect_params().items()]
+
+
+def _param_count(net):
+    return sum(int(np.prod(p.shape)) for p in net.collect_params().values())
+
+
+def _seed_layout():
+    """The seed's deep_convolution parameters, names and shapes, written out from its layer list."""
+    def batchnorm(prefix, i, c):
+        return [(f'{prefix}batchnorm{i}_{k}', (c,)) for k in ('gamma', 'beta', 'running_mean', 'running_var')]
+    generator = []
+    for i, (cin, cout) in enumerate(((100, 1024), (1024, 512), (512, 256), (256, 128))):
+        generator += [(f'g_conv{i}_weight', (cin, cout, 4, 4))] + batchnorm('g_', i, cout)
+    # Two output channels: the one-channel deconvolution workaround (OutputConv2DTranspose).
+    generator += [('g_outputconv2dtranspose0_conv0_weight', (128, 2, 4, 4)),
+                  ('g_outputconv2dtranspose0_conv0_bias', (2,))]
+    discriminator = [('d_conv0_weight', (128, 1, 4, 4)), ('d_conv0_bias', (128,))]
+    for i, (cin, cout) in enumerate(((128, 256), (256, 512), (512, 1024))):
+        discriminator += [(f'd_conv{i + 1}_weight', (cout, cin, 4, 4))] + batchnorm('d_', i, cout)
+    discriminator += [('d_conv4_weight', (1, 1024, 4, 4)), ('d_conv4_bias', (1,))]
+    return {'generator': generator, 'discriminator': discriminator}
+
+
+@pytest.mark.parametrize('role', ['generator', 'discriminator'])
+def test_width_1_is_the_seeds_network(role):
+    """The default and an explicit --width 1 both build the seed's layers: same names, same shapes."""
+    assert _layout(_built(role)[0]) == _seed_layout()[role]
+    assert _layout(_built(role, width=1.0)[0]) == _seed_layout()[role]
+
+
+def test_stage_widths_are_rounded_to_multiples_of_8():
+    from core.networks.deep_convolution import stage_widths
+    assert stage_widths() == (128, 256, 512, 1024) and stage_widths(32) == (128, 256, 512)
+    assert stage_widths(64, 0.25) == (32, 64, 128, 256) and stage_widths(32, 0.5) == (64, 128, 256)
+    assert stage_widths(64, 0.1) == (16, 24, 48, 104)  # 12.8, 25.6, 51.2, 102.4 to the nearest multiple of 8
+    assert stage_widths(64, 0.01) == (8, 8, 8, 8)  # never below 8 filters
+    with pytest.raises(ValueError, match='64 or 32'):
+        stage_widths(28)
+
+
+@pytest.mark.parametrize('size', [32, 64])
+@pytest.mark.parametrize('channels', [1, 3])
+def test_quarter_width_pair_draws_and_judges_gray_and_colour_at_32_and_64(size, channels):
+    generator, noise = _built('generator', channels, size, width=0.25)
+    discriminator, _ = _built('discriminator', channels, size, width=0.25)
+    images = generator(noise)
+    assert images.shape == (2, channels, size, size) and np.abs(images.asnumpy()).max() <= 1.0
+    assert discriminator(images).shape == (2, 1)
+    # The first stage has a quarter of the seed's 128 filters; at 32x32 the last stage (1024 filters) is gone.
+    assert discriminator.features[0][0].weight.shape == (32, channels, 4, 4)
+    assert len(discriminator.features) == len(generator.features) == {64: 4, 32: 3}[size]
+
+
+def test_quarter_width_pair_trains_conditionally_at_32():
+    """Conditioning wraps the narrow pair as it does the seed's: G's gradient flows through D, hybridized."""
+    generator, discriminator = make_pair('deep_convolution', 10, options={'width': 0.25, 'image_size': 32})
+    noise, _, cond, _ = inputs('deep_convolution', 10)
+    with autograd.record():
+        loss = discriminator(generator(noise, *cond), *cond).sum()
+    loss.backward()
+    assert generator(noise, *cond).shape == (len(noise), 1, 32, 32)
+    assert sum(p.grad().abs().sum().asscalar() for p in generator.collect_params().values() if p.grad_req != 'null') > 0
+
+
+def test_parameter_count_shrinks_with_the_square_of_the_width():
+    for role in ('generator', 'discriminator'):
+        seed, quarter = (_param_count(_built(role, width=w)[0]) for w in (1.0, 0.25))
+        if role == 'discriminator':
+            assert quarter / seed == pytest.approx(0.25 ** 2, rel=0.03)
+        else:  # the first up-convolution's 100 noise inputs do not shrink: a little above F^2
+            assert 0.25 ** 2 < quarter / seed < 1.5 * 0.25 ** 2
+
+
+@pytest.mark.parametrize('changes,message', [
+    (dict(width=0.03), '--width: must be from 0.0625'),
+    (dict(width=25.0), '--width: must be from 0.0625 (8 filters in the first layer) to 2.0, got 25.0'),
+    (dict(width=float('nan')), '--width: must be from'),
+    (dict(width=0.5, discriminator_type='lenet5', image_size=64), '--width: only for deep_convolution, not lenet5'),
+    (dict(image_size=48), '--image-size: deep_convolution works with images of size 64 or 32, not 48'),
+])
+def test_bad_widths_and_sizes_are_refused(idx_dir, changes, message):
+    with pytest.raises(UserError, match=re.escape(message)):
+        tiny_config(idx_dir, 'deep_convolution', 0, **changes).validate()
+
+
+def test_train_py_refuses_a_bad_width_in_one_line(idx_dir):
+    result = run_script('train.py', '--discriminator-type', 'deep_convolution', '--width', '0',
+                        '--data-dir', idx_dir, '--context', 'cpu', timeout=120)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        'error: --width: must be from 0.0625 (8 filters in the first layer) to 2.0, got 0.0']
+
+
+def test_quarter_width_colour_pair_trains_exports_and_is_rebuilt_from_its_sidecar(picture_dir, tmp_path):
+    """A tiny run at --width 0.25 on colour pictures at 32x32: the export loads in plain MXNet and draws what
+    the trained sampler draws, and its sidecar's network_options build the same network again."""
+    from core.training import run_training
+    cfg = tiny_config(picture_dir, 'deep_convolution', 0, dataset='folder', image_size=32, width=0.25, max_iters=2,
+                      output_dir=str(tmp_path / 'run'))
+    _, run, outputs = run_training(cfg, {})
+    assert json.load(open(run.config))['width'] == 0.25
+    sidecar = next(p for p in outputs['exports'] if p.endswith('generator-info.json'))
+    info = json.load(open(sidecar))
+    assert info['network_options'] == {'generator_activation': 'relu', 'image_size': 32, 'width': 0.25}
+    assert info['image_channels'] == 3
+    folder = os.path.dirname(sidecar)
+    exported = mx.gluon.SymbolBlock.imports(os.path.join(folder, info['symbol_file']), info['input_names'],
+                                            os.path.join(folder, info['params_file']))
+    rebuilt = get_model(info['architecture'], info['role'], channels=info['image_channels'], prefix='g_',
+                        options=info['network_options'])
+    # The export's parameters carry the network's prefix (g_) in their names, as the rebuilt network's do.
+    rebuilt.collect_params().load(os.path.join(folder, info['params_file']), restore_prefix='')
+    noise = mx.nd.array(np.random.default_rng(2).uniform(-1, 1, (4, info['noise_dim'])))
+    images = exported(noise).asnumpy()
+    assert images.shape == (4, 3, 32, 32)
+    np.testing.assert_allclose(rebuilt(noise).asnumpy(), images, rtol=1e-4, atol=1e-5)

@@ -18,7 +18,8 @@ import mxnet as mx
 from ..errors import short_reason
 from ..fileio import write_json
 from ..data.codes import CATEGORIES, CODE_LENGTH, CONTINUOUS
-from ..networks import batch_multiple, discriminator_takes_class, draws_points, output_range, takes_codes
+from ..networks import (batch_multiple, discriminator_takes_class, draws_points, network_options, output_range,
+                        takes_codes)
 from ..recipes import RECIPE_FIELDS
 from .onnx import export_onnx
 from .sidecar import SIDECAR_SUFFIX
@@ -126,6 +127,8 @@ def export_pair(generator, discriminator, folder, cfg, epoch, iteration, onnx=Tr
             'name': cfg.name,
             'role': role,
             'architecture': cfg.discriminator_type,
+            # get_model(architecture, role, options=network_options) builds it again (e.g. deep_convolution's width).
+            'network_options': network_options(cfg),
             'conditional': cfg.conditional,
             'num_classes': cfg.num_classes,
             'input_shapes': describe_inputs(cfg, role),

@@ -8,7 +8,8 @@ architecture: :func:`build_networks` wraps the pair when ``num_classes > 0``.
 from collections import namedtuple
 
 from .conv28 import Conv28Discriminator, Conv28Generator
-from .deep_convolution import DeepConvolutionDiscriminator, DeepConvolutionGenerator
+from .deep_convolution import (IMAGE_SIZES as DEEP_CONVOLUTION_SIZES, DeepConvolutionDiscriminator,
+                               DeepConvolutionGenerator)
 from .conditioning import CONDITIONINGS, ConditionalGenerator, discriminator_takes_class, wrap_discriminator
 from .layers import WEIGHT_INIT, power_iteration, spectral_norm_layers
 from .lenet5 import LeNet5Discriminator, LeNet5Generator
@@ -31,8 +32,8 @@ TANH, SIGMOID = (-1.0, 1.0), (0.0, 1.0)
 
 _ARCHITECTURES = {
     'lenet5': Architecture(LeNet5Generator, LeNet5Discriminator, (64,), TANH, (), ('stddev_group',)),
-    'deep_convolution': Architecture(DeepConvolutionGenerator, DeepConvolutionDiscriminator, (64,), TANH,
-                                     ('generator_activation',), ()),
+    'deep_convolution': Architecture(DeepConvolutionGenerator, DeepConvolutionDiscriminator, DEEP_CONVOLUTION_SIZES,
+                                     TANH, ('generator_activation', 'image_size', 'width'), ('image_size', 'width')),
     'conv28': Architecture(Conv28Generator, Conv28Discriminator, (28,), TANH, (), ()),
     'mlp': Architecture(MLPGenerator, MLPDiscriminator, None, TANH, ('image_size',), ('channels',)),
     'maxout': Architecture(MaxoutGenerator, MaxoutDiscriminator, None, SIGMOID,
@@ -45,7 +46,8 @@ _ARCHITECTURES = {
 NETWORK_OPTIONS = {'image_size': ('image_size', None), 'channels': ('channels', 1),
                    'generator_batchnorm': ('batch_norm', False),
                    'generator_activation': ('activation', 'relu'),
-                   'stddev_group': ('stddev_group', 0)}
+                   'stddev_group': ('stddev_group', 0),
+                   'width': ('width', 1.0)}
 
 
 def get_model_list():
@@ -141,12 +143,21 @@ def get_model(name, role, num_classes=0, channels=1, slope=0.2, eps=1e-5, prefix
     raise ValueError(f"role must be 'generator' or 'discriminator', not {role!r}")
 
 
+def network_options(cfg):
+    """The NETWORK_OPTIONS settings of config ``cfg`` that its networks take: get_model's ``options``.
+
+    An export's sidecar records them, so that the network can be built again
+    from its architecture's name (``channels`` 0, not yet known, is gray).
+    """
+    values = {**{name: getattr(cfg, name) for name in NETWORK_OPTIONS}, 'channels': cfg.channels or 1}
+    return {name: values[name] for name in sorted(options_taken(cfg.discriminator_type))}
+
+
 def model_for(cfg, role):
     """The uninitialised ``role`` network that config ``cfg`` describes (``channels`` 0, not yet known, is gray)."""
     return get_model(cfg.discriminator_type, role, num_classes=cfg.num_classes, channels=cfg.channels or 1,
                      slope=cfg.leaky_slope, eps=cfg.bn_eps, prefix=f'{role[0]}_',
-                     spectral_norm=cfg.spectral_norm, conditioning=cfg.conditioning,
-                     options={**{name: getattr(cfg, name) for name in NETWORK_OPTIONS}, 'channels': cfg.channels or 1})
+                     spectral_norm=cfg.spectral_norm, conditioning=cfg.conditioning, options=network_options(cfg))
 
 
 def build_networks(cfg, ctx):
