@@ -379,9 +379,10 @@ def save_array(path, array):
 # The command -----------------------------------------------------------------------------
 
 def build_parser():
+    from .config import _OneLineParser  # its errors are one line, as the rest of this command's
     from .paths import EXPORT_ROOT
 
-    parser = argparse.ArgumentParser(prog='python3 -m core.project', description=__doc__,
+    parser = _OneLineParser(prog='python3 -m core.project', description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('image', help='the picture to project (PNG, JPEG, ...)')
     parser.add_argument('--export-dir', default=EXPORT_ROOT,
