@@ -49,7 +49,7 @@ def mnist_targets(count, exported):
 
 
 def nearest_random(generator, targets, labels, samples, seed):
-    """Each target's nearest (by MSE) of ``samples`` random images (of its class, if conditional): (images, mse, mae)."""
+    """Each target's nearest (by MSE) of ``samples`` random images, of its class if conditional: (images, mse, mae)."""
     exported = generator.exported
     groups = np.unique(labels) if exported.conditional else [None]
     nearest = np.empty_like(targets)

@@ -36,7 +36,7 @@ from mxnet.gluon import nn
 
 from .data.codes import CATEGORIES, CONTINUOUS, make_codes
 from .data.folder import COLOUR_MODES, read_picture
-from .data.imageset import to_model_range, to_uint8
+from .data.imageset import to_model_range
 from .errors import UserError, short_reason
 from .fileio import atomic_path
 from .sampling import ExportedGenerator, find_generator
@@ -396,7 +396,8 @@ def build_parser():
     parser.add_argument('--restarts', type=int, default=DEFAULT_RESTARTS,
                         help=f'random starts, searched side by side; the best is kept (default {DEFAULT_RESTARTS}; '
                              'InfoGAN: start i holds category i mod 10, so 10 tries every category)')
-    parser.add_argument('--lr', type=float, default=DEFAULT_LR, help=f"Adam's learning rate on z (default {DEFAULT_LR})")
+    parser.add_argument('--lr', type=float, default=DEFAULT_LR,
+                        help=f"Adam's learning rate on z (default {DEFAULT_LR})")
     parser.add_argument('--seed', type=int, default=0, help='seed of the random starts (default 0)')
     parser.add_argument('--judge', default='auto',
                         help="whose features the loss compares: 'auto' (the judge of the export's data, or pixels "
@@ -441,7 +442,8 @@ def class_of(generator, digit):
     names = generator.info.get('class_names')
     listing = f" ({', '.join(f'{i} {n}' for i, n in enumerate(names))})" if names else ''
     if digit is None:
-        raise UserError(f"export {name!r} is conditional: give the class to draw with --digit 0..{classes - 1}{listing}")
+        raise UserError(f"export {name!r} is conditional: give the class to draw with "
+                        f"--digit 0..{classes - 1}{listing}")
     if not 0 <= digit < classes:
         raise UserError(f"--digit {digit} is not a class of export {name!r}: 0..{classes - 1}{listing}")
     return digit
