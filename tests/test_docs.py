@@ -145,6 +145,7 @@ PARSERS = {script: (lambda script=script: parser_of(lambda: script_main(script)(
            for script in ('train.py', 'test.py', 'CGAN/train.py', 'CGAN/test.py')}
 PARSERS['-m core.launch'] = launcher_parser
 PARSERS['-m core.judge'] = lambda: parser_of(lambda: __import__('core.judge').judge.main([]))
+PARSERS['-m core.project'] = lambda: parser_of(lambda: __import__('core.project').project.main([]))
 
 
 def shell_commands(text):
@@ -192,6 +193,7 @@ def test_the_parsers_are_the_scripts_own():
     assert {'--digits', '--num', '--onnx', '--export-dir'} <= _options('CGAN/test.py')
     assert '--digits' not in _options('test.py') and '--vary' in _options('test.py')
     assert {'--workers', '--servers', '--hostfile', '--port'} <= _options('-m core.launch')
+    assert {'--digit', '--restarts', '--gif', '--judge'} <= _options('-m core.project')
 
 
 def unknown_options(words, strict=True):
