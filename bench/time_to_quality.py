@@ -73,23 +73,29 @@ class _Clock(Progress):
             self.stop.set()
 
 
-def our_curve(cfg, folder, times, judge):
-    """[(seconds, iteration, figures)] of our trainer, judged when its training seconds pass each of ``times``."""
+def our_curve(cfg, folder, times, judge, label=None, on_point=None):
+    """[(seconds, iteration, figures)] of our trainer, judged when its training seconds pass each of ``times``.
+
+    ``label`` names the run (default: its recipe); ``on_point(trainer)`` runs after each judged point.
+    """
+    label = label or cfg.recipe
     stop = threading.Event()
     clock = _Clock(stop)
-    trainer = measuring_trainer(cfg, os.path.join(folder, f'run-{cfg.recipe}'), clock)
+    trainer = measuring_trainer(cfg, os.path.join(folder, f'run-{label}'), clock)
     cfg = trainer.cfg
-    noise = datalib.fixed_noise(cfg.seed + 1, SAMPLES, cfg.noise_dim, cfg.noise_range)
+    noise = datalib.fixed_noise(cfg.seed + 1, SAMPLES, cfg.noise_dim, cfg.noise_range, cfg.noise_distribution)
     curve = []
     for deadline in times:
         stop.clear()
         clock.deadline, clock.started = deadline, time.perf_counter()
         trainer.train(stop)
         clock.before = clock.elapsed()
-        figures = judge_generator(judge, trainer.gan.generate, noise, cfg.num_classes)
+        figures = judge_generator(judge, trainer.gan.generate, noise, cfg.num_classes, trainer.gan.value_range)
         curve.append((clock.before, trainer.state.iteration, figures))
-        print(f"  {cfg.recipe}: {clock.before:7.1f} s, iteration {trainer.state.iteration}: "
+        print(f"  {label}: {clock.before:7.1f} s, iteration {trainer.state.iteration}: "
               f"FID {figures['frechet_distance']:.2f}", flush=True)
+        if on_point:
+            on_point(trainer)
     return curve
 
 

@@ -254,6 +254,7 @@ def _provenance(generator, args):
 def _sample_points(generator, args):
     """test.py for a toy2d export: ``--num`` points (1,000 if not more) plotted over the target's."""
     from .data.toy import make_points
+    from .explore_command import exploring
     from .paths import RUNS_ROOT
     from .toy_judge import format_points_figures, judge_points
     from .visualize import save_scatter
