@@ -30,7 +30,7 @@ import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 
 from throughput import machine  # noqa: E402
-from time_to_quality import our_curve  # noqa: E402
+from time_to_quality import our_curve, save_curves_figure  # noqa: E402
 from core import data as datalib  # noqa: E402
 from core.cli import run_main  # noqa: E402
 from core.errors import UserError  # noqa: E402
@@ -92,13 +92,7 @@ def plot(path, title, curves):
     for ax, name in zip(axes, ('Frechet distance', 'kernel distance')):
         ax.set_yscale('log')
         ax.set_ylabel(f'{name} (the data\'s judge, lower is better)')
-        ax.set_xlabel('training minutes')
-        ax.grid(True, alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_curves_figure(fig, axes, path, title, 'training minutes')
 
 
 def write(out, header, curves):

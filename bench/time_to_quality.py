@@ -111,8 +111,14 @@ def plot(path, title, curves, second_key, second_label):
     axes[0].set_yscale('log')
     axes[0].set_ylabel('Frechet distance (MNIST judge, lower is better)')
     axes[1].set_ylabel(second_label)
+    save_curves_figure(fig, axes, path, title, 'training minutes (2-core CPU)')
+
+
+def save_curves_figure(fig, axes, path, title, xlabel):
+    """Label, grid and save a figure of curves against minutes, then close it."""
+    import matplotlib.pyplot as plt
     for ax in axes:
-        ax.set_xlabel('training minutes (2-core CPU)')
+        ax.set_xlabel(xlabel)
         ax.grid(True, alpha=0.3)
         ax.legend()
     fig.suptitle(title)
