@@ -143,14 +143,14 @@ def sample_command(argv, conditional, description):
 
     import numpy as np
 
-    from .config import MIN_EVAL_SAMPLES, _OneLineParser
+    from .config import MIN_EVAL_SAMPLES, _DefaultsInHelp, _OneLineParser
     from .data.codes import code_grid
     from .explore_command import add_explore_arguments, check_explore_arguments, explore, exploring
     from .paths import EXPORT_ROOT, RUNS_ROOT
     from .sampling import ExportedGenerator, OnnxGenerator, find_generator
     from .visualize import save_grid
 
-    parser = _OneLineParser(description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = _OneLineParser(description=description, formatter_class=_DefaultsInHelp)
     parser.add_argument('--export-dir', default=EXPORT_ROOT,
                         help='folder holding the exported generator, or the run folder of a run trained with --output-dir')
     parser.add_argument('--onnx', action='store_true',

@@ -464,6 +464,13 @@ RESUMABLE_OPTIONS = ('epochs', 'max_iters', 'max_minutes', 'if_drawing', 'draw_i
                      'evaluate', 'eval_samples', 'judge', 'tensorboard', 'memory_budget_mb', 'cache_dir')
 
 
+class _DefaultsInHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except ``None``: those options say in their own help what they default to."""
+
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
+
 class _OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line, without the usage block."""
 
@@ -492,7 +499,7 @@ def build_parser(defaults, description, extra=None):
     with core/config_file.py's ``config_from_args``.
     """
     parser = _OneLineParser(description=description,
-                            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                            formatter_class=_DefaultsInHelp,
                             argument_default=argparse.SUPPRESS)
     for f in fields(GANConfig):
         flag = '--' + f.name.replace('_', '-')

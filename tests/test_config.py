@@ -124,6 +124,15 @@ def test_train_help_names_every_registered_network():
     assert all(name in result.stdout for name in get_model_list())
 
 
+def test_sampling_help_shows_no_default_of_none():
+    """test.py's options that default to None say in their help what they do by default; argparse adds nothing."""
+    for script in ('test.py', 'CGAN/test.py'):
+        result = run_script(script, '--help')
+        assert result.returncode == 0, result.stderr
+        assert '--num' in result.stdout and '(default: None)' not in result.stdout, result.stdout
+        assert '(default: 0)' in result.stdout  # --seed: the defaults that are values still show
+
+
 def test_config_round_trips_through_json(tmp_path):
     cfg = cgan_config()
     cfg.save(tmp_path / 'config.json')

@@ -171,6 +171,9 @@ def test_launcher_arguments_and_hostfile(tmp_path):
     for bad in ([], ['--', ], ['--workers', '0', '--', 'x']):
         with pytest.raises(SystemExit):
             parse_args(bad)
+    with pytest.raises(SystemExit) as done:
+        parse_args(['--help'])  # the help, not the error that asks for '--'
+    assert done.value.code == 0
     hostfile = tmp_path / 'hosts'
     hostfile.write_text('# the cluster\nnode1\n\nnode2:2222  # another port\n')
     assert read_hostfile(str(hostfile)) == [('node1', '22'), ('node2', '2222')]
