@@ -146,6 +146,7 @@ PARSERS = {script: (lambda script=script: parser_of(lambda: script_main(script)(
 PARSERS['-m core.launch'] = launcher_parser
 PARSERS['-m core.judge'] = lambda: parser_of(lambda: __import__('core.judge').judge.main([]))
 PARSERS['-m core.project'] = lambda: parser_of(lambda: __import__('core.project').project.main([]))
+PARSERS['bench/own_pictures.py'] = lambda: parser_of(lambda: script_main('bench/own_pictures.py')([]))
 
 
 def shell_commands(text):
@@ -212,7 +213,16 @@ def unknown_options(words, strict=True):
         args, rest = args[:args.index('--')], args[args.index('--') + 1:]
     known = _options(key)
     bad = [f"{key}: {a.split('=')[0]}" for a in args if a.startswith('--') and a.split('=')[0] not in known]
+    for label_and_command in runs_of(key, args):  # bench/own_pictures.py --run 'LABEL=train.py OPTIONS'
+        bad += unknown_options(['python3'] + shlex.split(label_and_command.partition('=')[2]), strict)
     return bad + unknown_options(rest, strict)
+
+
+def runs_of(key, args):
+    """The values of ``--run`` where the program takes training commands there (bench/own_pictures.py)."""
+    if key != 'bench/own_pictures.py':
+        return []
+    return [args[i + 1] for i, a in enumerate(args[:-1]) if a == '--run']
 
 
 def test_a_made_up_option_is_reported():
@@ -225,6 +235,8 @@ def test_a_made_up_option_is_reported():
     assert unknown_options(['python3', '-m', 'core.sampling', '--x']) == ['-m core.sampling: no parser known to '
                                                                          'tests/test_docs.py']
     assert unknown_options(['python3', '-m', 'core.sampling', '--x'], strict=False) == []
+    assert unknown_options(['python3', 'bench/own_pictures.py', '--name', 'n', '--run', 'a=train.py --epochs 1 --bogus',
+                            '--run', 'b=CGAN/train.py --widht 2']) == ['train.py: --bogus', 'CGAN/train.py: --widht']
     assert inline_commands("Run `python3 CGAN/test.py --digits 3 1 4`, then\n`python3 train.py\n--epochs 1`.") == [
         ['python3', 'CGAN/test.py', '--digits', '3', '1', '4'], ['python3', 'train.py', '--epochs', '1']]
 
