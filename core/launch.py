@@ -255,7 +255,7 @@ def parse_args(argv):
     parser.add_argument('--join-timeout', type=float, default=300,
                         help='seconds a worker may take to join the job before it is stopped')
     if '--' not in argv:
-        parser.parse_args(argv)  # --help prints the help and exits; a mistyped option is named
+        parser.parse_known_args(argv)  # --help prints the help and exits; the rest gets the line below
         parser.error("give the command after '--', e.g. -- python3 CGAN/train.py --kvstore dist_sync")
     split = argv.index('--')
     args = parser.parse_args(argv[:split])
