@@ -30,7 +30,7 @@ import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 
 from throughput import machine  # noqa: E402
-from time_to_quality import our_curve, save_curves_figure  # noqa: E402
+from time_to_quality import curves_figure, our_curve, save_curves_figure  # noqa: E402
 from core import data as datalib  # noqa: E402
 from core.cli import run_main  # noqa: E402
 from core.errors import UserError  # noqa: E402
@@ -81,14 +81,7 @@ def table(curves):
 
 
 def plot(path, title, curves):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    for label, points in curves.items():
-        minutes = [p['seconds'] / 60 for p in points]
-        axes[0].plot(minutes, [p['frechet_distance'] for p in points], marker='o', label=label)
-        axes[1].plot(minutes, [p['kernel_distance'] for p in points], marker='o', label=label)
+    fig, axes = curves_figure(curves, 'kernel_distance')
     for ax, name in zip(axes, ('Frechet distance', 'kernel distance')):
         ax.set_yscale('log')
         ax.set_ylabel(f'{name} (the data\'s judge, lower is better)')

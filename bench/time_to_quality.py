@@ -100,6 +100,14 @@ def our_curve(cfg, folder, times, judge, label=None, on_point=None):
 
 
 def plot(path, title, curves, second_key, second_label):
+    fig, axes = curves_figure(curves, second_key)
+    axes[0].set_ylabel('Frechet distance (MNIST judge, lower is better)')
+    axes[1].set_ylabel(second_label)
+    save_curves_figure(fig, axes, path, title, 'training minutes (2-core CPU)')
+
+
+def curves_figure(curves, second_key):
+    """A figure of each run's FID (left, log scale) and ``second_key`` (right) against its training minutes."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -109,9 +117,7 @@ def plot(path, title, curves, second_key, second_label):
         axes[0].plot(minutes, [p['frechet_distance'] for p in points], marker='o', label=label)
         axes[1].plot(minutes, [p[second_key] for p in points], marker='o', label=label)
     axes[0].set_yscale('log')
-    axes[0].set_ylabel('Frechet distance (MNIST judge, lower is better)')
-    axes[1].set_ylabel(second_label)
-    save_curves_figure(fig, axes, path, title, 'training minutes (2-core CPU)')
+    return fig, axes
 
 
 def save_curves_figure(fig, axes, path, title, xlabel):
