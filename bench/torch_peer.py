@@ -1,5 +1,10 @@
 """The PyTorch peer of bench/throughput.py: the same networks, batch, optimizer, loss and step, eager on the CPU.
 
+Two recipes, as ours (core/recipes.py): ``seed`` (Adam 2e-4, one D and one G update) and ``tuned`` (larger
+learning rates, a moving average of G, the mode-seeking term, and for lenet5 the translation of D's inputs, D's
+groups of 8 and two G updates), written as a skilled PyTorch user would: the fastest Adam this torch has (fused,
+else foreach), the moving average with foreach ops, and G run once per G update.
+
 Runs in a virtual environment of its own (gluoncv refuses to import beside torch >= 2);
 bench/throughput.py creates it and calls this file. Prints one JSON object.
 """
@@ -38,14 +43,14 @@ class MinibatchStddev(nn.Module):
         return torch.cat([x, std.repeat_interleave(self.group).view(n, 1, 1, 1).expand(n, 1, h, w)], dim=1)
 
 
-def lenet5():
+def lenet5(group=32):
     g = nn.Sequential(nn.Linear(100, 1024, bias=False), nn.BatchNorm1d(1024), nn.ReLU(),
                       nn.Linear(1024, 128 * 8 * 8, bias=False), View(128, 8, 8), nn.BatchNorm2d(128), nn.ReLU(),
                       *_deconv_bn_relu(128, 64, 5, 2, 2, 1), *_deconv_bn_relu(64, 32, 5, 2, 2, 1),
                       nn.ConvTranspose2d(32, 1, 5, 2, 2, output_padding=1), nn.Tanh())
     d = nn.Sequential(nn.Conv2d(1, 32, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2),
                       nn.Conv2d(32, 64, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2),
-                      nn.Conv2d(64, 128, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2), MinibatchStddev(32),
+                      nn.Conv2d(64, 128, 5), nn.LeakyReLU(0.2), nn.MaxPool2d(2), MinibatchStddev(group),
                       nn.Flatten(), nn.Linear(129 * 16, 1024), nn.LeakyReLU(0.2), nn.Linear(1024, 1))
     return g, d, 64
 
@@ -96,8 +101,57 @@ def dcgan_init(module):
             nn.init.zeros_(module.bias)
 
 
-def gan_step(name, batch):
-    """(g, d, image size, conditional, step): ``step(real, cond)`` is one D then one G update, as ours."""
+# The tuned recipe's settings per network (core/recipes.py): G's and D's learning rates, the mode-seeking weight,
+# the translation of D's inputs (fraction of the size), G updates per D update, and lenet5's D groups.
+TUNED = {'lenet5': dict(lr_g=8e-4, lr_d=5e-4, mode_seeking=2.0, translate=0.125, g_steps=2, group=8),
+         'deep_convolution': dict(lr_g=5e-4, lr_d=5e-4, mode_seeking=1.0, translate=0.0, g_steps=1),
+         'cgan': dict(lr_g=5e-4, lr_d=5e-4, mode_seeking=1.0, translate=0.0, g_steps=1)}
+EMA_DECAY = 0.999
+
+
+def fastest_adam(params, lr):
+    """Adam with beta1 0.5, fused where this torch has it on the CPU, else foreach."""
+    try:
+        return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), fused=True)
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(params, lr=lr, betas=(0.5, 0.999), foreach=True)
+
+
+def translate(x, dy, dx, fill=-1.0):
+    """``x`` moved by (dy, dx) pixels, the uncovered strip ``fill``: ours (core/training/augment.py)."""
+    if not dy and not dx:
+        return x
+    pad = max(abs(dy), abs(dx))
+    padded = nn.functional.pad(x, (pad, pad, pad, pad), value=fill)
+    top, left = pad - dy, pad - dx
+    return padded[:, :, top:top + x.shape[2], left:left + x.shape[3]]
+
+
+def mode_seeking_penalty(images, noise, eps=1e-5):
+    half = images.shape[0] // 2
+    image_gap = (images[:half] - images[half:2 * half]).abs().mean()
+    return (noise[:half] - noise[half:2 * half]).abs().mean() / (image_gap + eps)
+
+
+class MovingAverage:
+    """G's moving average with ours' warm-up, in foreach ops over the weights and BatchNorm's float buffers."""
+
+    def __init__(self, g, average):
+        self.live = [t for t in list(g.parameters()) + list(g.buffers()) if t.is_floating_point()]
+        self.average = [t for t in list(average.parameters()) + list(average.buffers()) if t.is_floating_point()]
+        self.updates = 0
+
+    @torch.no_grad()
+    def update(self):
+        decay = min(EMA_DECAY, (1.0 + self.updates) / (10.0 + self.updates))
+        torch._foreach_lerp_(self.average, self.live, 1.0 - decay)
+        self.updates += 1
+
+
+def gan_step(name, batch, recipe='seed'):
+    """(g, d, image size, conditional, step): ``step(real, cond)`` is one iteration of ``recipe``, as ours."""
+    if recipe == 'tuned':
+        return _tuned_step(name, batch)
     g, d, size = {'lenet5': lenet5, 'deep_convolution': deep_convolution, 'cgan': cgan}[name]()
     g.apply(dcgan_init), d.apply(dcgan_init)
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -120,8 +174,46 @@ def gan_step(name, batch):
     return g, d, size, name == 'cgan', step
 
 
-def measure(name, batch, iterations, warmup):
-    g, d, size, conditional, gan_update = gan_step(name, batch)
+def _tuned_step(name, batch):
+    import copy
+    import random
+    settings = TUNED[name]
+    builders = {'lenet5': lambda: lenet5(settings['group']), 'deep_convolution': deep_convolution, 'cgan': cgan}
+    g, d, size = builders[name]()
+    g.apply(dcgan_init), d.apply(dcgan_init)
+    average = copy.deepcopy(g)
+    ema = MovingAverage(g, average)
+    opt_g, opt_d = fastest_adam(g.parameters(), settings['lr_g']), fastest_adam(d.parameters(), settings['lr_d'])
+    loss = nn.BCEWithLogitsLoss()
+    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
+    limit = int(round(settings['translate'] * size))
+    shifts = random.Random(0)
+
+    def step(real, cond):
+        dy, dx = shifts.randint(-limit, limit), shifts.randint(-limit, limit)  # one shift per iteration, as ours
+        z = torch.rand(batch, 100) * 2 - 1
+        fake = g(z, *cond)  # recorded once: D's update reads it detached, G's first update backpropagates through it
+        opt_d.zero_grad(set_to_none=True)
+        (loss(d(translate(real, dy, dx), *cond), ones) +
+         loss(d(translate(fake.detach(), dy, dx), *cond), zeros)).backward()
+        opt_d.step()
+        for update in range(settings['g_steps']):
+            if update:  # --g-steps: each later G update on fresh noise
+                z = torch.rand(batch, 100) * 2 - 1
+                fake = g(z, *cond)
+            opt_g.zero_grad(set_to_none=True)
+            (loss(d(translate(fake, dy, dx), *cond), ones) +
+             settings['mode_seeking'] * mode_seeking_penalty(fake, z)).backward()
+            opt_g.step()
+            ema.update()
+
+    step.optimizers = (opt_g, opt_d)
+    step.adam = 'fused' if opt_g.defaults.get('fused') else 'foreach'
+    return g, d, size, name == 'cgan', step
+
+
+def measure(name, batch, iterations, warmup, recipe='seed'):
+    g, d, size, conditional, gan_update = gan_step(name, batch, recipe)
     real = torch.rand(batch, 1, size, size) * 2 - 1
     cond = (torch.randint(0, 10, (batch,)),) if conditional else ()
 
@@ -146,7 +238,8 @@ def measure(name, batch, iterations, warmup):
         for _ in range(rounds):
             g(z, *sample_cond)
     sampling = sample_batch * rounds / (time.perf_counter() - start)
-    return {'train_images_per_s': train, 'sample_images_per_s': sampling}
+    return {'train_images_per_s': train, 'sample_images_per_s': sampling, 'recipe': recipe,
+            'adam': getattr(gan_update, 'adam', 'plain')}
 
 
 def _samples(g, conditional, count=10000):
@@ -199,6 +292,7 @@ def main():
     parser.add_argument('--batch', type=int, required=True)
     parser.add_argument('--iterations', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--recipe', default='seed', choices=['seed', 'tuned'])
     parser.add_argument('--train-curve', nargs=2, metavar=('DATA_NPZ', 'OUT_DIR'),
                         help='train on DATA_NPZ, saving 10,000 samples at --points even points of each epoch')
     parser.add_argument('--epochs', type=int, default=2)
@@ -208,7 +302,7 @@ def main():
     if args.train_curve:
         result = train_curve(args.model, args.batch, *args.train_curve, args.epochs, args.points)
     else:
-        result = measure(args.model, args.batch, args.iterations, args.warmup)
+        result = measure(args.model, args.batch, args.iterations, args.warmup, args.recipe)
     result.update(torch=torch.__version__, threads=torch.get_num_threads())
     print(json.dumps(result))
 

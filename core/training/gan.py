@@ -26,6 +26,7 @@ from .finetune import freeze_discriminator_layers
 from .losses import AdversarialLoss
 from .schedules import get_schedule
 from .terms import Judged, build_terms
+from .twin import weight_sharing_twin
 
 # One iteration's share of this process, one entry per device in each field: the real images in the model's
 # range, the noise, the labels (the classes, or InfoGAN's codes; None without), and G's and D's extra inputs.
@@ -78,8 +79,11 @@ class GAN:
         # static_shape on several devices makes mxnet 1.9.1 drop BatchNorm's
         # running statistics (they stay at their initial values; measured), so
         # it is used on one device only.
+        self.static_shape = len(self.contexts) == 1
         for net in (self.generator, self.discriminator):
-            net.hybridize(static_alloc=True, static_shape=len(self.contexts) == 1)
+            net.hybridize(static_alloc=True, static_shape=self.static_shape)
+        # D as G's updates run it: D's weights without their gradients (twin.py), made once D has its shapes.
+        self.discriminator_for_g = self.discriminator
         self.average = None
         self.sampler = self.generator  # the network that samples, grids and exports use
         if cfg.ema_decay > 0:
@@ -190,20 +194,22 @@ class GAN:
         with autograd.record():
             return [self.generator(z, *c) for z, c in zip(batch.noises, batch.g_inputs)]
 
-    def _discriminate(self, images, d_inputs):
+    def _discriminate(self, images, d_inputs, discriminator):
         """D's outputs per device on the images as the augmentations change them: (logits, head or None)."""
         first = self.own_rows()[0]  # the augmentations draw per row of the whole batch
-        outs = [self.discriminator(self.augment(x, first + i * self.device_batch), *c)
+        outs = [discriminator(self.augment(x, first + i * self.device_batch), *c)
                 for i, (x, c) in enumerate(zip(images, d_inputs))]
         return [out if self.two_headed else (out, None) for out in outs]
 
-    def judge(self, batch, fakes, reals=True):
+    def judge(self, batch, fakes, reals=True, discriminator=None):
         """D run on the batch's real images (unless not ``reals``) and on ``fakes``: one :class:`Judged` per device.
 
         Recorded by the caller. Real images first, as D's random layers (dropout) draw in that order.
+        ``discriminator``: D itself unless given (G's updates pass its twin without weight gradients).
         """
-        real = self._discriminate(batch.reals, batch.d_inputs) if reals else [(None, None)] * len(fakes)
-        fake = self._discriminate(fakes, batch.d_inputs)
+        discriminator = discriminator or self.discriminator
+        real = self._discriminate(batch.reals, batch.d_inputs, discriminator) if reals else [(None, None)] * len(fakes)
+        fake = self._discriminate(fakes, batch.d_inputs, discriminator)
         return [Judged(r, f, r_head, f_head, x, z, y)
                 for (r, r_head), (f, f_head), x, z, y in zip(real, fake, fakes, batch.noises, batch.labels)]
 
@@ -246,10 +252,12 @@ class GAN:
     def update_generator(self, batch, fakes, iteration):
         """(2) Update G: make D call its images ``fakes`` real. Returns per-device losses.
 
-        D has changed since ``fakes`` were drawn, so it is run again.
+        D has changed since ``fakes`` were drawn, so it is run again, as its twin that computes no weight
+        gradients: G's update needs D's gradient with respect to the images only.
         """
         with autograd.record():
-            losses = self.generator_losses(self.judge(batch, fakes, reals=False))
+            judged = self.judge(batch, fakes, reals=False, discriminator=self.discriminator_for_g)
+            losses = self.generator_losses(judged)
         self.step_generator(losses, iteration)
         return losses
 
@@ -293,6 +301,9 @@ class GAN:
         d_cond = cond if self.discriminator_takes_class else ()
         self.discriminator(mx.nd.array(images, ctx=self.ctx), *d_cond)
         mx.nd.waitall()
+        if self.discriminator_for_g is self.discriminator:
+            self.discriminator_for_g = weight_sharing_twin(self.discriminator, model_for(cfg, 'discriminator'))
+            self.discriminator_for_g.hybridize(static_alloc=True, static_shape=self.static_shape)
         if cfg.spectral_norm:
             power_iteration(self.discriminator, steps=10)  # from a random u to a good estimate before training
 
