@@ -287,13 +287,14 @@ def main(argv=None):
              "share of peak |" + script_columns[0],
              "|---|---|---|---|---|---|---|---|" + script_columns[1]] + rows
     sampling = ["| model | ours sampling img/s | PyTorch sampling img/s | ratio |", "|---|---|---|---|"] + sampling_rows
+    notes = ("Share of peak: the seed recipe's arithmetic (one D and one G update) at ours' speed; '-' where it "
+             "would pass 100% (the CGAN computes its class planes with less arithmetic than the seed's count). "
+             "Through the script: `train.py` or `CGAN/train.py` as a user runs it, against the peer's bare loop.")
     text = "# Throughput\n\n" + "\n".join(f"- {line}" for line in header + [header_peer]) + "\n\n" + \
            "Training, one iteration of each recipe at its own batch (the same recipe in both frameworks):\n\n" + \
            "\n".join(table) + "\n\nSampling from the exported generator, batches of 256:\n\n" + \
-           "\n".join(sampling) + "\n\nShare of peak: the seed recipe's arithmetic (one D and one G update) at ours' "
-           "speed; '-' where it would pass 100% (the CGAN computes its class planes with less arithmetic than the "
-           "seed's count). Through the script: `train.py` or `CGAN/train.py` as a user runs it, against the peer's "
-           "bare loop.\n\nCommand: `python3 bench/throughput.py " + " ".join(argv or sys.argv[1:]) + "`\n"
+           "\n".join(sampling) + "\n\n" + notes + \
+           "\n\nCommand: `python3 bench/throughput.py " + " ".join(argv or sys.argv[1:]) + "`\n"
     print(text)
     # The file's later sections (## ...: time to quality) belong to other benchmarks: keep them.
     try:

@@ -69,6 +69,11 @@ def help_text(f):
     return text() if callable(text) else text
 
 
+PRECISIONS = ('float32', 'bfloat16')  # --precision (core/training/precision.py)
+# The networks that train in bfloat16 under mxnet 1.9.1: lenet5, deep_convolution and infogan died of a
+# segmentation fault in their first bfloat16 iterations here (2026-12-01, AMD EPYC with AVX512_BF16).
+BFLOAT16_NETWORKS = ('conv28', 'mlp', 'maxout')
+
 @dataclass
 class GANConfig:
     """All settings of one training run. The defaults are the seed's networks and data, trained with the tuned recipe."""
@@ -188,6 +193,9 @@ class GANConfig:
     # Several devices, e.g. 'gpu(0),gpu(1)', split each batch between them (data parallel).
     context: str = _setting('auto', "'auto' (a GPU when one exists, else the CPU), 'cpu', 'gpu(N)', "
                                     "or a comma-separated list such as 'gpu(0),gpu(1)' to split each batch")
+    precision: str = _setting('float32', "'float32', or 'bfloat16' for convolutions and dense layers on CPUs with "
+                                         "AVX512_BF16 (weights, optimizer and exports stay float32; "
+                                         "docs/benchmarks.md measures it)")
     # Several processes or machines: python3 -m core.launch starts them (docs/distributed.md).
     kvstore: str = _setting('auto', "'auto' (one process) or 'dist_sync': one worker of a job that "
                                     "`python3 -m core.launch` starts; the workers share each batch and "
@@ -337,6 +345,14 @@ class GANConfig:
             if getattr(self, name) != NETWORK_OPTIONS[name][1] and name not in options_taken(self.discriminator_type):
                 takers = [a for a in archs if name in options_taken(a)]
                 bad(name, f"only for {', '.join(takers)}, not {self.discriminator_type}")
+        if self.precision not in PRECISIONS:
+            bad('precision', f"choose {' or '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.precision == 'bfloat16' and self.discriminator_type not in BFLOAT16_NETWORKS:
+            bad('precision', f"bfloat16 trains {', '.join(BFLOAT16_NETWORKS)} only (mxnet 1.9.1 crashes on "
+                             f"{self.discriminator_type} in bfloat16); use --precision float32")
+        if self.precision == 'bfloat16' and self.evaluate:
+            bad('precision', "bfloat16 would run the judge in bfloat16 too, and its figures would not compare "
+                             "with float32 ones: train without --evaluate, then run test.py --evaluate on the export")
         if self.optimizer not in ('adam', 'sgd'):
             bad('optimizer', f"choose 'adam' or 'sgd', got {self.optimizer!r}")
         if not all(math.isfinite(m) and 0 <= m < 1 for m in self.momentum):
@@ -459,7 +475,7 @@ MIN_WIDTH, MAX_WIDTH = 0.0625, 2.0
 MIN_EVAL_SAMPLES = 10  # --eval-samples and test.py's: the judge's figures need a few samples
 
 # Options that may change when a run is resumed; every other one must match the saved run.
-RESUMABLE_OPTIONS = ('epochs', 'max_iters', 'max_minutes', 'if_drawing', 'draw_iter_num', 'if_save_params',
+RESUMABLE_OPTIONS = ('precision', 'epochs', 'max_iters', 'max_minutes', 'if_drawing', 'draw_iter_num', 'if_save_params',
                      'save_period', 'checkpoint_minutes', 'keep_checkpoints', 'context', 'kvstore', 'output_dir',
                      'evaluate', 'eval_samples', 'judge', 'tensorboard', 'memory_budget_mb', 'cache_dir')
 

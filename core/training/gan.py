@@ -26,6 +26,7 @@ from .finetune import freeze_discriminator_layers
 from .losses import AdversarialLoss
 from .schedules import get_schedule
 from .terms import Judged, build_terms
+from .precision import use_precision
 from .twin import weight_sharing_twin
 
 # One iteration's share of this process, one entry per device in each field: the real images in the model's
@@ -72,6 +73,7 @@ class GAN:
         self.cluster = cluster
         self.share_size = cfg.batch_size // (cluster.num_workers if cluster else 1)
         self.device_batch = self.share_size // len(self.contexts)
+        use_precision(cfg.precision, self.contexts)  # --precision bfloat16: before any graph is built
         mx.random.seed(cfg.seed)  # weight initialisation follows the run's seed
         self.generator, self.discriminator = build_networks(cfg, self.contexts)
         if cfg.freeze_d:  # before the first forward pass and the trainer: the frozen layers get no gradient
