@@ -226,7 +226,8 @@ def test_generator_gradients_pass_through_each_augmentation(idx_dir, policy):
                        rng.uniform(-1, 1, (n, cfg.noise_dim)).astype(np.float32), 0)
     gan.augment.start_iteration(0)
     seen = []
-    gan.discriminator.register_forward_pre_hook(lambda block, inputs: seen.append(inputs[0].asnumpy()))
+    # G's update runs D's twin (core/training/twin.py): the network that sees G's images there.
+    gan.discriminator_for_g.register_forward_pre_hook(lambda block, inputs: seen.append(inputs[0].asnumpy()))
     fakes = gan.generate_recorded(batch)
     gan.update_generator(batch, fakes, 0)
     assert not np.array_equal(seen[-1], fakes[0].asnumpy())  # D saw G's images augmented
