@@ -74,6 +74,7 @@ PRECISIONS = ('float32', 'bfloat16')  # --precision (core/training/precision.py)
 # segmentation fault in their first bfloat16 iterations here (2026-12-01, AMD EPYC with AVX512_BF16).
 BFLOAT16_NETWORKS = ('conv28', 'mlp', 'maxout')
 
+
 @dataclass
 class GANConfig:
     """All settings of one training run. The defaults are the seed's networks and data, trained with the tuned recipe."""

@@ -45,8 +45,8 @@ def test_bfloat16_is_refused_on_a_cpu_without_it_and_on_gpus(monkeypatch):
 
 @pytest.mark.skipif(precision.cpu_has_bfloat16(), reason='this CPU has AVX512_BF16')
 def test_cgan_train_py_refuses_bfloat16_in_one_line_here(idx_dir, tmp_path):
-    result = run_script('CGAN/train.py', '--data-dir', idx_dir, '--max-iters', '2', '--output-dir', str(tmp_path / 'run'),
-                        '--precision', 'bfloat16', *TINY)
+    result = run_script('CGAN/train.py', '--data-dir', idx_dir, '--max-iters', '2',
+                        '--output-dir', str(tmp_path / 'run'), '--precision', 'bfloat16', *TINY)
     assert result.returncode == 2 and 'Traceback' not in result.stderr
     assert result.stderr.strip().splitlines() == [result.stderr.strip()] and 'AVX512_BF16' in result.stderr
     assert not os.path.exists(tmp_path / 'run')

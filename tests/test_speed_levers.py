@@ -1,4 +1,4 @@
-"""The speed levers keep the maths: G's update through D's twin without D's weight gradients gives G the same gradients."""
+"""The speed levers keep the maths: through D's twin, without D's weight gradients, G gets the same gradients."""
 import mxnet as mx
 import numpy as np
 import pytest

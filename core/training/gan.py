@@ -24,9 +24,9 @@ from .augment import AugmentPipe
 from .average import MovingAverage
 from .finetune import freeze_discriminator_layers
 from .losses import AdversarialLoss
+from .precision import use_precision
 from .schedules import get_schedule
 from .terms import Judged, build_terms
-from .precision import use_precision
 from .twin import weight_sharing_twin
 
 # One iteration's share of this process, one entry per device in each field: the real images in the model's
