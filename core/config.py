@@ -71,7 +71,8 @@ def help_text(f):
 
 PRECISIONS = ('float32', 'bfloat16')  # --precision (core/training/precision.py)
 # The networks that train in bfloat16 under mxnet 1.9.1: lenet5, deep_convolution and infogan died of a
-# segmentation fault in their first bfloat16 iterations here (2026-12-01, AMD EPYC with AVX512_BF16).
+# segmentation fault in G's first backward pass through D in bfloat16 here (2026-12-01, AMD EPYC with
+# AVX512_BF16; docs/benchmarks.md, "The step's levers").
 BFLOAT16_NETWORKS = ('conv28', 'mlp', 'maxout')
 
 
