@@ -30,7 +30,6 @@ sys.path.insert(0, ROOT)
 import core  # noqa: E402,F401  (sets the thread count before mxnet loads)
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
-from mxnet import autograd  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
 
 from CGAN.config import cgan_config  # noqa: E402

@@ -148,12 +148,21 @@ class MovingAverage:
         self.updates += 1
 
 
+def networks(name, recipe):
+    """(g, d, image size) of model ``name``, initialised as ours; lenet5's D compares groups of the recipe's size."""
+    if name == 'lenet5':
+        g, d, size = lenet5(TUNED['lenet5']['group'] if recipe == 'tuned' else 32)
+    else:
+        g, d, size = {'deep_convolution': deep_convolution, 'cgan': cgan}[name]()
+    g.apply(dcgan_init), d.apply(dcgan_init)
+    return g, d, size
+
+
 def gan_step(name, batch, recipe='seed'):
     """(g, d, image size, conditional, step): ``step(real, cond)`` is one iteration of ``recipe``, as ours."""
     if recipe == 'tuned':
         return _tuned_step(name, batch)
-    g, d, size = {'lenet5': lenet5, 'deep_convolution': deep_convolution, 'cgan': cgan}[name]()
-    g.apply(dcgan_init), d.apply(dcgan_init)
+    g, d, size = networks(name, recipe)
     opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     loss = nn.BCEWithLogitsLoss()
@@ -178,9 +187,7 @@ def _tuned_step(name, batch):
     import copy
     import random
     settings = TUNED[name]
-    builders = {'lenet5': lambda: lenet5(settings['group']), 'deep_convolution': deep_convolution, 'cgan': cgan}
-    g, d, size = builders[name]()
-    g.apply(dcgan_init), d.apply(dcgan_init)
+    g, d, size = networks(name, 'tuned')
     average = copy.deepcopy(g)
     ema = MovingAverage(g, average)
     opt_g, opt_d = fastest_adam(g.parameters(), settings['lr_g']), fastest_adam(d.parameters(), settings['lr_d'])

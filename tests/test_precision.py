@@ -6,7 +6,7 @@ import mxnet as mx
 import numpy as np
 import pytest
 
-from conftest import run_script, tiny_config
+from conftest import run_script
 from core.config import GANConfig
 from core.errors import UserError
 from core.sampling import ExportedGenerator, find_generator

@@ -209,7 +209,8 @@ class GAN:
         Recorded by the caller. Real images first, as D's random layers (dropout) draw in that order.
         ``discriminator``: D itself unless given (G's updates pass its twin without weight gradients).
         """
-        discriminator = discriminator or self.discriminator
+        if discriminator is None:
+            discriminator = self.discriminator
         real = self._discriminate(batch.reals, batch.d_inputs, discriminator) if reals else [(None, None)] * len(fakes)
         fake = self._discriminate(fakes, batch.d_inputs, discriminator)
         return [Judged(r, f, r_head, f_head, x, z, y)
