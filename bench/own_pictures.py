@@ -75,7 +75,7 @@ def table(curves):
     for label, points in curves.items():
         for p in points:
             lines.append(f"| {label} | {p['seconds'] / 60:.1f} | {p['iteration']} ({p['epochs']:.2f}) | "
-                         f"{p['frechet_distance']:.1f} | {1000 * p['kernel_distance']:.1f} | "
+                         f"{p['frechet_distance']:.1f} | {1000 * p['kernel_distance']:.3f} | "
                          f"{p.get('precision', float('nan')):.3f} | {p.get('recall', float('nan')):.3f} |")
     return '\n'.join(lines)
 

@@ -38,11 +38,14 @@ from core.judge import format_figures, judge_generator, load_judge  # noqa: E402
 
 SAMPLES = 10000
 # (row name, settings): what a user gets by default. deep_convolution is sized for a GPU (an hour per epoch here);
-# at --width 0.25 it is the pair sized for a CPU (a sixteenth of the arithmetic, docs/networks.md).
+# at --width 0.25 it is the pair sized for a CPU (a sixteenth of the arithmetic, docs/networks.md), and at 32x32
+# (--image-size 32, one stage fewer) the setting docs/own-pictures.md recommends for small pictures.
 NETWORKS = {
     'lenet5': lambda: GANConfig(discriminator_type='lenet5', context='cpu'),
     'deep_convolution': lambda: GANConfig(discriminator_type='deep_convolution', context='cpu'),
     'deep_convolution-w0.25': lambda: GANConfig(discriminator_type='deep_convolution', width=0.25, context='cpu'),
+    'deep_convolution-w0.25-32': lambda: GANConfig(discriminator_type='deep_convolution', width=0.25, image_size=32,
+                                                   context='cpu'),
     'conv28': lambda: GANConfig(discriminator_type='conv28', context='cpu'),
     'cgan': lambda: GANConfig(**{**cgan_config().to_dict(), 'context': 'cpu'}),
     'mlp': lambda: GANConfig(discriminator_type='mlp', context='cpu'),
@@ -74,20 +77,20 @@ def summarize(rows):
 
 
 def table(results):
-    lines = ["| network | seeds | iterations (epochs) | FID | KID | precision | recall | density | coverage "
+    lines = ["| network | seeds | iterations (epochs) | FID | KID x 1000 | precision | recall | density | coverage "
              "| classifier score | evenness | conditional accuracy | targets met (score >= 8, evenness >= 0.95) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, rows in results.items():
         s = summarize(rows)
 
-        def cell(key, fmt):
-            mean, low, high = s[key]
+        def cell(key, fmt, factor=1):
+            mean, low, high = (factor * value for value in s[key])
             return f"{mean:{fmt}}" if len(rows) == 1 else f"{mean:{fmt}} ({low:{fmt}} to {high:{fmt}})"
         accuracy = [r['conditional_accuracy'] for r in rows if 'conditional_accuracy' in r]
         met = sum(r['classifier_score'] >= 8 and r['class_evenness'] >= 0.95 for r in rows)
         cells = [name, ', '.join(str(r['seed']) for r in rows),
                  f"{int(np.mean([r['iteration'] for r in rows]))} ({np.mean([r['epochs'] for r in rows]):.2f})",
-                 cell('frechet_distance', '.1f'), cell('kernel_distance', '.3f'), cell('precision', '.3f'),
+                 cell('frechet_distance', '.1f'), cell('kernel_distance', '.3f', 1000), cell('precision', '.3f'),
                  cell('recall', '.3f'), cell('density', '.3f'), cell('coverage', '.3f'),
                  cell('classifier_score', '.2f'), cell('class_evenness', '.3f'),
                  f"{np.mean(accuracy):.3f}" if accuracy else '-', f"{met} of {len(rows)}"]

@@ -230,13 +230,18 @@ def script_ms_per_iteration(name, recipe):
 
 
 def machine():
-    cpu = platform.processor() or platform.machine()
+    """The CPU's model and widest vector extensions (one model name has come with and without AVX-512), cores, OS."""
+    cpu, flags = platform.processor() or platform.machine(), set()
     try:
         with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+            lines = f.read().splitlines()
+        cpu = next(line.split(':', 1)[1].strip() for line in lines if line.startswith('model name'))
+        flags = set(next(line.split(':', 1)[1] for line in lines if line.startswith('flags')).split())
     except (OSError, StopIteration):
         pass
-    return f"{cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+    vector = [name.upper() for name in ('avx2', 'avx512f', 'avx512_bf16') if name in flags]
+    vector = f" ({', '.join(vector).replace('AVX512F', 'AVX-512')})" if vector else ''
+    return f"{cpu}{vector}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
 
 
 def main(argv=None):

@@ -32,10 +32,11 @@ from core.fileio import atomic_path  # noqa: E402
 from core.sampling import ExportedGenerator, find_generator  # noqa: E402
 
 # (figure key, column heading, format): the judge's figures in the order a reader compares them.
-COLUMNS = [('frechet_distance', 'FID', '{:.2f}'), ('kernel_distance', 'KID', '{:.4f}'),
-           ('classifier_score', 'classifier score', '{:.2f}'), ('class_evenness', 'evenness', '{:.3f}'),
-           ('precision', 'precision', '{:.3f}'), ('recall', 'recall', '{:.3f}'),
-           ('conditional_accuracy', 'conditional accuracy', '{:.3f}')]
+# (figure, column, format, factor): KID reads in thousandths since its features are scaled (core/metrics/kid.py).
+COLUMNS = [('frechet_distance', 'FID', '{:.2f}', 1), ('kernel_distance', 'KID x 1000', '{:.3f}', 1000),
+           ('classifier_score', 'classifier score', '{:.2f}', 1), ('class_evenness', 'evenness', '{:.3f}', 1),
+           ('precision', 'precision', '{:.3f}', 1), ('recall', 'recall', '{:.3f}', 1),
+           ('conditional_accuracy', 'conditional accuracy', '{:.3f}', 1)]
 
 
 def table(rows):
@@ -44,7 +45,8 @@ def table(rows):
     columns = [c for c in COLUMNS if c[0] in first]
     lines = ['| PSI | ' + ' | '.join(c[1] for c in columns) + ' |', '|---' * (len(columns) + 1) + '|']
     for psi, figures in rows.items():
-        lines.append(f'| {psi:g} | ' + ' | '.join(fmt.format(figures[key]) for key, _, fmt in columns) + ' |')
+        lines.append(f'| {psi:g} | ' + ' | '.join(fmt.format(factor * figures[key]) for key, _, fmt, factor in columns)
+                     + ' |')
     return '\n'.join(lines) + '\n'
 
 

@@ -289,7 +289,7 @@ def format_figures(figures):
         from .toy_judge import format_points_figures
         return format_points_figures(figures)
     line = (f"{figures['samples']} samples: Frechet distance {figures['frechet_distance']:.2f}, "
-            f"kernel distance {figures['kernel_distance']:.4f}")
+            f"kernel distance x 1000 {1000 * figures['kernel_distance']:.3f}")
     if 'precision' in figures:
         line += (f", precision {figures['precision']:.3f}, recall {figures['recall']:.3f}, "
                  f"density {figures['density']:.3f}, coverage {figures['coverage']:.3f}")

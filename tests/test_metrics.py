@@ -71,12 +71,26 @@ def _naive_squared_mmd(x, y):
     return xx + yy - 2 * xy
 
 
-def test_kernel_distance_matches_the_pairwise_formula():
+def test_kernel_distance_matches_the_pairwise_formula_on_features_scaled_by_the_reference():
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(12, 5)), rng.normal(1, 2, size=(12, 5))
     assert metrics.squared_mmd(x, y) == pytest.approx(_naive_squared_mmd(x, y), rel=1e-10)
+    # The reference's root-mean-square coordinate, written out.
+    scale = np.sqrt(sum(row @ row for row in y) / (len(y) * y.shape[1]))
+    assert metrics.feature_scale(y) == pytest.approx(scale, rel=1e-12)
     # One subset as large as the sets holds every row: the estimate of the whole sets (MMD ignores order).
-    assert metrics.kernel_distance(x, y, subsets=3) == pytest.approx(_naive_squared_mmd(x, y), rel=1e-10)
+    assert metrics.kernel_distance(x, y, subsets=3) == pytest.approx(_naive_squared_mmd(x / scale, y / scale),
+                                                                     rel=1e-10)
+
+
+def test_kernel_distance_does_not_change_when_a_judge_scales_its_features():
+    # A judge whose features are 40 times larger must read the same KID; unscaled, the cubic kernel would
+    # multiply the distance by about 40^6 and let a few large rows rule it.
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(0.3, 1, size=(300, 16)), rng.normal(size=(300, 16))
+    small = metrics.kernel_distance(x, y, subsets=5, subset_size=100)
+    assert metrics.kernel_distance(40 * x, 40 * y, subsets=5, subset_size=100) == pytest.approx(small, rel=1e-9)
+    assert small > 0.01 and abs(metrics.squared_mmd(40 * x[:100], 40 * y[:100])) > 1e6 * abs(small)
 
 
 def test_kernel_distance_of_identical_sets_and_of_one_distribution_is_near_zero():

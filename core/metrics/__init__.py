@@ -11,11 +11,10 @@ One file per figure, so each can be checked on numbers alone:
 """
 from .classifier import class_coverage, classifier_score, conditional_accuracy
 from .fid import feature_statistics, frechet_distance
-from .kid import kernel_distance, squared_mmd
+from .kid import feature_scale, kernel_distance, squared_mmd
 from .points import cell_coverage, energy_distance, mode_coverage
 from .precision_recall import manifold_figures, neighbour_radii, precision_recall, share_inside
 
 __all__ = ['cell_coverage', 'class_coverage', 'classifier_score', 'conditional_accuracy', 'energy_distance',
-           'feature_statistics', 'frechet_distance', 'kernel_distance', 'manifold_figures', 'mode_coverage',
-           'neighbour_radii',
-           'precision_recall', 'share_inside', 'squared_mmd']
+           'feature_scale', 'feature_statistics', 'frechet_distance', 'kernel_distance', 'manifold_figures',
+           'mode_coverage', 'neighbour_radii', 'precision_recall', 'share_inside', 'squared_mmd']
