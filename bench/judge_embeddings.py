@@ -27,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'bench'))
 
+import core  # noqa: E402,F401  (sets the thread count before mxnet loads)
 import mxnet as mx  # noqa: E402
 import numpy as np  # noqa: E402
 
