@@ -91,7 +91,7 @@ def table(results):
         met = sum(r['classifier_score'] >= 8 and r['class_evenness'] >= 0.95 for r in rows)
         cells = [name, ', '.join(str(r['seed']) for r in rows),
                  f"{int(np.mean([r['iteration'] for r in rows]))} ({np.mean([r['epochs'] for r in rows]):.2f})",
-                 cell('frechet_distance', '.1f'), cell('kernel_distance', '.3f', 1000), cell('precision', '.3f'),
+                 cell('frechet_distance', '.1f'), cell('kernel_distance', '.1f', 1000), cell('precision', '.3f'),
                  cell('recall', '.3f'), cell('density', '.3f'), cell('coverage', '.3f'),
                  cell('classifier_score', '.2f'), cell('class_evenness', '.3f'),
                  f"{np.mean(accuracy):.3f}" if accuracy else '-', f"{met} of {len(rows)}"]
@@ -113,6 +113,7 @@ def plot(path, results, minutes):
             ax.plot([i] * len(v), v, 'k.', markersize=6)
         ax.set_title(label)
         ax.tick_params(axis='x', rotation=45)
+        plt.setp(ax.get_xticklabels(), ha='right', rotation_mode='anchor')  # long names end under their bar
         if key == 'frechet_distance':
             ax.set_yscale('log')
     fig.suptitle(f'Every network after {minutes:g} minutes of training on MNIST (MNIST judge, 10,000 samples; '
