@@ -32,8 +32,8 @@ from core.explore_command import check_truncation  # noqa: E402
 from core.fileio import atomic_path  # noqa: E402
 from core.sampling import ExportedGenerator, find_generator  # noqa: E402
 
-# (figure key, column heading, format): the judge's figures in the order a reader compares them.
-# (figure, column, format, factor): KID reads in thousandths since its features are scaled (core/metrics/kid.py).
+# (figure key, column heading, format, factor): the judge's figures in the order a reader compares them. KID
+# reads in thousandths since its features are scaled (core/metrics/kid.py).
 COLUMNS = [('frechet_distance', 'FID', '{:.2f}', 1), ('kernel_distance', 'KID x 1000', '{:.3f}', 1000),
            ('classifier_score', 'classifier score', '{:.2f}', 1), ('class_evenness', 'evenness', '{:.3f}', 1),
            ('precision', 'precision', '{:.3f}', 1), ('recall', 'recall', '{:.3f}', 1),
