@@ -39,18 +39,23 @@ print(json.dumps(seen))
 def scripts_that_load_mxnet():
     paths = sorted(glob.glob(os.path.join(ROOT, 'bench', '*.py')) + glob.glob(os.path.join(ROOT, 'CGAN', '*.py'))
                    + [os.path.join(ROOT, name) for name in ('train.py', 'test.py')])
-    return [os.path.relpath(p, ROOT) for p in paths
-            if not p.endswith('__init__.py') and ('mxnet' in open(p).read() or 'core' in open(p).read())
-            and 'import torch' not in open(p).read()]
+    texts = {p: open(p).read() for p in paths if not p.endswith('__init__.py')}
+    return [os.path.relpath(p, ROOT) for p, text in texts.items()
+            if ('mxnet' in text or 'core' in text) and 'import torch' not in text]
+
+
+def probe(script):
+    """OMP_NUM_THREADS as mxnet saw it when ``script`` was imported without it set ({} if mxnet was not loaded)."""
+    env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
+    out = subprocess.run([sys.executable, '-c', PROBE, str(script), ROOT], env=env, cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize('script', scripts_that_load_mxnet())
 def test_the_thread_count_is_set_before_mxnet_loads(script):
-    env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
-    out = subprocess.run([sys.executable, '-c', PROBE, os.path.join(ROOT, script), ROOT], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr[-2000:]
-    seen = json.loads(out.stdout.strip().splitlines()[-1])
+    seen = probe(os.path.join(ROOT, script))
     # Scripts that load mxnet only later (in main, or in child processes) pass here; so do those that load core,
     # which sets the thread count for whatever they import after it.
     if 'omp' in seen:
@@ -60,7 +65,4 @@ def test_the_thread_count_is_set_before_mxnet_loads(script):
 def test_the_probe_catches_a_script_that_imports_mxnet_first(tmp_path):
     script = tmp_path / 'early.py'
     script.write_text('import mxnet\nimport core\n')
-    env = {k: v for k, v in os.environ.items() if k != 'OMP_NUM_THREADS'}
-    out = subprocess.run([sys.executable, '-c', PROBE, str(script), ROOT], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
-    assert json.loads(out.stdout.strip().splitlines()[-1]) == {'omp': None}
+    assert probe(script) == {'omp': None}
