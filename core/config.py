@@ -16,6 +16,7 @@ from typing import List, Optional
 
 from .errors import UserError
 from .fileio import write_json
+from . import runtime
 from .recipes import DEFAULT_RECIPE, RECIPE_FIELDS, RECIPES, recipe_value
 
 
@@ -352,6 +353,9 @@ class GANConfig:
         if self.precision == 'bfloat16' and self.discriminator_type not in BFLOAT16_NETWORKS:
             bad('precision', f"bfloat16 trains {', '.join(BFLOAT16_NETWORKS)} only (mxnet 1.9.1 crashes on "
                              f"{self.discriminator_type} in bfloat16); use --precision float32")
+        if self.precision == 'bfloat16' and not runtime.cpu_has_bfloat16():  # before any data loads
+            bad('precision', "bfloat16 needs a CPU with AVX512_BF16, and this one has none (see the flags in "
+                             "/proc/cpuinfo); use --precision float32")
         if self.precision == 'bfloat16' and self.evaluate:
             bad('precision', "bfloat16 would run the judge in bfloat16 too, and its figures would not compare "
                              "with float32 ones: train without --evaluate, then run test.py --evaluate on the export")

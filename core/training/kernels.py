@@ -17,7 +17,6 @@ import ctypes
 import hashlib
 import os
 import subprocess
-import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 import mxnet as mx
 import numpy as np
 from mxnet.base import _LIB, check_call
+
+from .. import runtime
 
 SOURCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'kernels.c')
 FLAGS = ['-O3', '-march=native', '-ffp-contract=off', '-fno-math-errno', '-shared', '-fPIC']
@@ -36,14 +37,6 @@ SPLIT_SIZE = 1 << 18
 _lock = threading.Lock()
 _library = None  # the loaded library, False once it could not be built
 _pool = None
-
-
-def _cpu_flags():
-    try:
-        with open('/proc/cpuinfo') as f:
-            return next((line for line in f if line.startswith(('flags', 'Features'))), '')
-    except OSError:
-        return ''
 
 
 def _compiler_version(compiler):
@@ -67,7 +60,7 @@ def _build():
     with open(SOURCE, 'rb') as f:
         source = f.read()
     key = hashlib.sha256(b'\0'.join([source, version.encode(), ' '.join(FLAGS).encode(),
-                                      _cpu_flags().encode()])).hexdigest()[:16]
+                                      ' '.join(sorted(runtime.cpu_flags())).encode()])).hexdigest()[:16]
     folder = cache_folder()
     path = os.path.join(folder, f'kernels-{key}.so')
     if os.path.exists(path):
@@ -167,7 +160,3 @@ def lerp(average, live, decay):
     addresses = [_address(average, True), _address(live, False)]
     _run(_load().lerp_f32, addresses, average.size, decay)
 
-
-if __name__ == '__main__':  # python3 -m core.training.kernels: build now and say where
-    print(_build() or 'no C compiler works here: mxnet\'s operators are used', file=sys.stderr)
-    sys.exit(0 if available() else 1)

@@ -15,18 +15,10 @@ Three things that follow from how amp works, each handled where it bites:
 - the judge would run in bfloat16 as well, and its figures would not compare with
   float32 ones: ``--evaluate`` is refused with this precision (config.py).
 """
+from .. import runtime
 from ..errors import UserError
 
 _enabled = []  # the precision amp was switched on for in this process, once
-
-
-def cpu_has_bfloat16(cpuinfo='/proc/cpuinfo'):
-    """Whether this machine's CPU reports AVX512_BF16 (the instructions oneDNN's bfloat16 kernels need)."""
-    try:
-        with open(cpuinfo) as f:
-            return any(line.startswith('flags') and 'avx512_bf16' in line.split() for line in f)
-    except OSError:
-        return False
 
 
 def use_precision(precision, contexts):
@@ -38,7 +30,7 @@ def use_precision(precision, contexts):
     if any(ctx.device_type != 'cpu' for ctx in contexts):
         raise UserError("--precision bfloat16 runs on the CPU only (mxnet 1.9.1 has no bfloat16 kernels for GPUs); "
                         "use --precision float32 on a GPU")
-    if not cpu_has_bfloat16():
+    if not runtime.cpu_has_bfloat16():
         raise UserError("--precision bfloat16 needs a CPU with AVX512_BF16, and this one has none "
                         "(see the flags in /proc/cpuinfo); use --precision float32")
     if not _enabled:
