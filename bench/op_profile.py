@@ -2,6 +2,7 @@
 
     python3 bench/op_profile.py                   # lenet5, deep_convolution and the CGAN, 5 iterations each
     python3 bench/op_profile.py --models cgan --iterations 10 --top 20
+    python3 bench/op_profile.py --models cgan --recipe seed      # the seed's recipe at its batch of 128
 
 For each model: the wall time of the profiled iterations, then the operators that took the most time in all,
 with their share of the summed operator time. Hybridized graphs normally run their operators in bulk segments,
@@ -9,6 +10,7 @@ which the profiler reports as one entry; this script turns bulking off (MXNET_EX
 loads) so that each operator is timed on its own, at some cost in speed. `--bulk` keeps it on.
 """
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -46,8 +48,9 @@ def operator_table(stats, top):
     return rows[:top], everything
 
 
-def profile(name, iterations, warmup, top):
-    cfg = MODELS[name]().validate()
+def profile(name, iterations, warmup, top, recipe=None):
+    cfg = MODELS[name]()
+    cfg = (dataclasses.replace(cfg, recipe=recipe, batch_size=None) if recipe else cfg).validate()
     gan = GAN(cfg, mx.cpu())
     gan.materialize()
     images, labels, noise = random_batch(cfg)
@@ -64,7 +67,7 @@ def profile(name, iterations, warmup, top):
         mx.profiler.set_state('stop')
         stats = json.loads(mx.profiler.dumps(reset=True, format='json'))
     rows, everything = operator_table(stats, top)
-    print(f"\n## {name} (batch {cfg.batch_size}): {iterations} iterations in {wall:.2f} s "
+    print(f"\n## {name}, {cfg.recipe} recipe (batch {cfg.batch_size}): {iterations} iterations in {wall:.2f} s "
           f"({wall / iterations * 1000:.0f} ms each); operator time {everything / iterations:.0f} ms per iteration\n")
     print("| operator | calls per iteration | ms per iteration | share |")
     print("|---|---|---|---|")
@@ -78,13 +81,14 @@ def main(argv=None):
     parser.add_argument('--iterations', type=int, default=5)
     parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--top', type=int, default=12)
+    parser.add_argument('--recipe', choices=('seed', 'tuned'), help="the recipe, at its own batch (default: the model's)")
     parser.add_argument('--bulk', action='store_true', help='keep bulk execution (segments, not operators)')
     args = parser.parse_args(argv)
     print(f"# Operator profile\n\n- Machine: {machine()}\n- Versions: Python {platform.python_version()}, "
           f"mxnet {mx.__version__}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
           f"bulk execution {'on' if args.bulk else 'off'}")
     for name in args.models:
-        profile(name, args.iterations, args.warmup, args.top)
+        profile(name, args.iterations, args.warmup, args.top, args.recipe)
     return 0
 
 
