@@ -128,3 +128,12 @@ def test_without_the_kernels_everything_goes_through_mxnet(monkeypatch):
     theirs, _ = _trained_weights(mx.optimizer.Adam(**options), steps=2)
     for i, (a, b) in enumerate(zip(ours, theirs)):
         np.testing.assert_array_equal(a, b, err_msg=f"parameter {i}")
+
+
+def test_no_working_compiler_means_no_kernels_and_no_error(monkeypatch, tmp_path):
+    monkeypatch.setenv('CC', str(tmp_path / 'no-such-compiler'))
+    monkeypatch.setenv('XDG_CACHE_HOME', str(tmp_path / 'cache'))
+    assert kernels._build() is None
+    monkeypatch.setenv('CC', 'false')  # runs, and fails: nothing half-built is left behind
+    assert kernels._build() is None
+    assert not any((tmp_path / 'cache').rglob('*.so'))
