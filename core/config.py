@@ -14,9 +14,9 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import List, Optional
 
+from . import runtime
 from .errors import UserError
 from .fileio import write_json
-from . import runtime
 from .recipes import DEFAULT_RECIPE, RECIPE_FIELDS, RECIPES, recipe_value
 
 
