@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 from mxnet.gluon import nn  # noqa: E402
 
 from CGAN.config import cgan_config  # noqa: E402
+from core import runtime  # noqa: E402
 from core.config import GANConfig  # noqa: E402
 from core.export.mxnet import export_pair  # noqa: E402
 from core.networks import batch_multiple  # noqa: E402
@@ -231,12 +232,10 @@ def script_ms_per_iteration(name, recipe):
 
 def machine():
     """The CPU's model and widest vector extensions (one model name has come with and without AVX-512), cores, OS."""
-    cpu, flags = platform.processor() or platform.machine(), set()
+    cpu, flags = platform.processor() or platform.machine(), runtime.cpu_flags()
     try:
         with open('/proc/cpuinfo') as f:
-            lines = f.read().splitlines()
-        cpu = next(line.split(':', 1)[1].strip() for line in lines if line.startswith('model name'))
-        flags = set(next(line.split(':', 1)[1] for line in lines if line.startswith('flags')).split())
+            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
     except (OSError, StopIteration):
         pass
     vector = [name.upper() for name in ('avx2', 'avx512f', 'avx512_bf16') if name in flags]

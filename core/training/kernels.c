@@ -15,18 +15,10 @@
 void adam_f32(float *weight, const float *grad, float *mean, float *var, ptrdiff_t n, float lr, float beta1,
               float beta2, float epsilon, float rescale, float wd, float clip) {
     const float one_b1 = 1.f - beta1, one_b2 = 1.f - beta2;
-    if (clip >= 0.f) {
-        for (ptrdiff_t i = 0; i < n; ++i) {
-            float g = grad[i] * rescale + weight[i] * wd;
-            g = g > clip ? clip : (g < -clip ? -clip : g);
-            mean[i] = beta1 * mean[i] + one_b1 * g;
-            var[i] = beta2 * var[i] + one_b2 * g * g;
-            weight[i] = weight[i] - lr * mean[i] / (sqrtf(var[i]) + epsilon);
-        }
-        return;
-    }
     for (ptrdiff_t i = 0; i < n; ++i) {
-        const float g = grad[i] * rescale + weight[i] * wd;
+        float g = grad[i] * rescale + weight[i] * wd;
+        if (clip >= 0.f)  /* the same for every i: the compiler moves the test out of the loop */
+            g = g > clip ? clip : (g < -clip ? -clip : g);
         const float m = beta1 * mean[i] + one_b1 * g;
         const float v = beta2 * var[i] + one_b2 * g * g;
         mean[i] = m;

@@ -81,6 +81,8 @@ def _build():
 
 def _load():
     global _library
+    if _library is not None:  # every update asks: no lock once the answer is known
+        return _library
     with _lock:
         if _library is None:
             path = None if os.environ.get('GAN_FUSED_KERNELS', '1') == '0' else _build()
